@@ -1,0 +1,1 @@
+"""Scenarios: a day of Chiba's smart-city mobility as data (TOML), its demand, and its report."""
