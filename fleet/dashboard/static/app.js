@@ -1,0 +1,514 @@
+/* kaiteki operator dashboard: a live map and panels over the operator API and live feed.
+ *
+ * Everything the page knows about the service is in API below; responses are normalised by
+ * the small adapters after it, so the rest of the page only sees one shape of each thing.
+ * No build step, no framework: Leaflet (shipped in the package) and plain DOM.
+ */
+"use strict";
+
+const API = {
+  me: "/api/v1/me",
+  vehicles: "/api/v1/vehicles",
+  vehicle: (id) => `/api/v1/vehicles/${encodeURIComponent(id)}`,
+  vehicleAction: (id, action) => `/api/v1/vehicles/${encodeURIComponent(id)}/${action}`,
+  orders: "/api/v1/orders",
+  cancelOrder: (id) => `/api/v1/orders/${encodeURIComponent(id)}/cancel`,
+  trips: "/api/v1/trips",
+  cancelTrip: (id) => `/api/v1/trips/${encodeURIComponent(id)}/cancel`,
+  airspace: "/api/v1/airspace",
+  sites: "/api/v1/sites",
+  kpis: "/api/v1/kpis",
+  events: "/api/v1/events?limit=200",
+  feed: "/api/v1/feed",
+};
+
+const KIND_STYLE = {
+  drone: { color: "#c0392b", label: "Drone / ドローン" },
+  bus: { color: "#1f5fa8", label: "Autonomous bus / 自動運転バス" },
+  mobility: { color: "#18813a", label: "Personal mobility / パーソナルモビリティ" },
+};
+const AIRSPACE_STYLE = {
+  no_fly: { color: "#a4001d", fillOpacity: 0.25, label: "No-fly / 飛行禁止" },
+  obstacle: { color: "#5b2c6f", fillOpacity: 0.45, label: "Obstacle / 障害物" },
+  permission_required: { color: "#b9770e", fillOpacity: 0.08, label: "DID: permission / 人口集中地区" },
+  preferred: { color: "#1a7fb5", fillOpacity: 0.12, label: "Preferred corridor / 推奨経路" },
+};
+
+const state = {
+  token: sessionStorage.getItem("kaiteki.token") || "",
+  role: "",
+  vehicles: new Map(), // id -> {data, marker, heading}
+  selected: null,
+  routeLayer: null,
+  orders: new Map(),
+  trips: new Map(),
+  sites: [],
+  dirty: new Set(),
+  feed: null,
+};
+
+const $ = (sel) => document.querySelector(sel);
+
+/* ---------------------------------------------------------------- HTTP */
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(path, options = {}) {
+  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    ...options,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { body = { detail: text }; }
+  if (!response.ok) throw new ApiError(response.status, body || {});
+  return body;
+}
+
+function describeError(err) {
+  if (!(err instanceof ApiError)) return String(err.message || err);
+  const p = err.problem || {};
+  const fields = (p.errors || p.invalid_params || [])
+    .map((e) => `${e.field || e.name || (e.loc || []).join(".")}: ${e.message || e.reason || e.msg}`)
+    .join("; ");
+  const what = { 401: "Not signed in or token not accepted", 403: "Your role may not do this" }[err.status];
+  return [what, p.title, p.detail, fields].filter(Boolean).join(" — ");
+}
+
+function showStatus(message, kind = "error") {
+  const el = $("#status");
+  el.className = kind;
+  el.textContent = message;
+  if (kind === "info") setTimeout(() => { if (el.textContent === message) el.textContent = ""; }, 4000);
+}
+
+/* ---------------------------------------------------------------- adapters */
+
+const items = (body) => (Array.isArray(body) ? body : body?.items || body?.vehicles || body?.orders || body?.trips || []);
+
+function normVehicle(v) {
+  const pos = v.position || v.telemetry || v;
+  return {
+    id: String(v.id ?? v.vehicle_id),
+    kind: v.kind || "drone",
+    state: v.state || v.status || "unknown",
+    lat: Number(pos.lat_deg ?? pos.lat),
+    lon: Number(pos.lon_deg ?? pos.lon),
+    heading: Number(pos.heading_deg ?? pos.heading ?? 0),
+    soc: pos.battery_soc ?? v.battery_soc ?? null,
+    link: v.link?.state || v.link_state || v.link || "",
+    alt: pos.alt_m ?? pos.alt_amsl_m ?? pos.relative_alt_m ?? null,
+    plan: v.plan || null,
+  };
+}
+
+function normOrder(o, kind) {
+  return {
+    id: String(o.id ?? o.order_id ?? o.trip_id),
+    kind,
+    state: o.state || o.status || "received",
+    vehicle: o.vehicle_id || o.vehicle || "",
+    window: o.promised_window || o.promise || null,
+    from: o.from || o.warehouse || o.origin || "",
+    to: o.to || o.drone_port || o.destination || "",
+    reason: o.reason || "",
+  };
+}
+
+/* ---------------------------------------------------------------- map */
+
+const map = L.map("map", { preferCanvas: true, zoomControl: true, keyboard: true }).setView([35.648, 140.0], 12);
+const renderer = L.canvas({ padding: 0.2 });
+const layers = {
+  airspace: L.layerGroup().addTo(map),
+  sites: L.layerGroup().addTo(map),
+  vehicles: L.layerGroup().addTo(map),
+};
+
+function drawLegend() {
+  const rows = [
+    ...Object.values(KIND_STYLE).map((s) => `<div><span class="sw" style="background:${s.color}"></span>${s.label}</div>`),
+    ...Object.values(AIRSPACE_STYLE).map((s) => `<div><span class="sw" style="background:${s.color}"></span>${s.label}</div>`),
+  ];
+  $("#legend").innerHTML = rows.join("");
+}
+
+async function loadAirspace() {
+  try {
+    const geo = await api(API.airspace);
+    layers.airspace.clearLayers();
+    L.geoJSON(geo, {
+      renderer,
+      interactive: false,
+      style: (f) => {
+        const kind = f.properties?.kind || f.properties?.rule || "no_fly";
+        const s = AIRSPACE_STYLE[kind] || AIRSPACE_STYLE.no_fly;
+        return { color: s.color, weight: 1, fillOpacity: s.fillOpacity };
+      },
+      filter: (f) => (f.properties?.kind || f.properties?.rule) !== "ceiling",
+    }).addTo(layers.airspace);
+  } catch (err) {
+    showStatus(`Airspace: ${describeError(err)}`);
+  }
+}
+
+async function loadSites() {
+  try {
+    state.sites = items(await api(API.sites)).map((s) => ({
+      id: String(s.id), kind: s.kind || "", name: s.name || s.id, name_ja: s.name_ja || "",
+      lat: Number(s.lat_deg ?? s.lat), lon: Number(s.lon_deg ?? s.lon),
+    }));
+  } catch (err) {
+    showStatus(`Sites: ${describeError(err)}`);
+    return;
+  }
+  layers.sites.clearLayers();
+  for (const s of state.sites) {
+    const label = s.name_ja ? `${s.name} / ${s.name_ja}` : s.name;
+    L.circleMarker([s.lat, s.lon], { renderer, radius: 5, color: "#111", weight: 1, fillColor: "#fff", fillOpacity: 1 })
+      .bindTooltip(label, { className: "site-label" })
+      .addTo(layers.sites);
+  }
+  const fill = (sel, kinds) => {
+    $(sel).innerHTML = state.sites
+      .filter((s) => kinds.some((k) => s.kind.includes(k)))
+      .map((s) => `<option value="${s.id}">${s.name}${s.name_ja ? " / " + s.name_ja : ""}</option>`)
+      .join("");
+  };
+  fill("#order-from", ["warehouse"]);
+  fill("#order-to", ["port", "drone"]);
+  fill("#trip-from", ["stop", "station", "place", "home", "venue"]);
+  fill("#trip-to", ["stop", "station", "place", "home", "venue"]);
+}
+
+function headingTip(v) {
+  const r = 0.0009; // ~100 m at this latitude
+  const a = (v.heading * Math.PI) / 180;
+  return [v.lat + r * Math.cos(a), v.lon + (r * Math.sin(a)) / Math.cos((v.lat * Math.PI) / 180)];
+}
+
+function upsertVehicle(raw) {
+  const v = normVehicle(raw);
+  if (!Number.isFinite(v.lat) || !Number.isFinite(v.lon)) return;
+  const entry = state.vehicles.get(v.id);
+  if (entry) {
+    entry.data = { ...entry.data, ...Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null && x !== "")) };
+  } else {
+    state.vehicles.set(v.id, { data: v, marker: null, heading: null });
+  }
+  state.dirty.add(v.id);
+}
+
+function renderVehicles() {
+  for (const id of state.dirty) {
+    const entry = state.vehicles.get(id);
+    if (!entry) continue;
+    const v = entry.data;
+    const style = KIND_STYLE[v.kind] || KIND_STYLE.drone;
+    const lost = v.link === "lost";
+    if (!entry.marker) {
+      entry.marker = L.circleMarker([v.lat, v.lon], {
+        renderer, radius: v.kind === "bus" ? 7 : 5, color: "#000", weight: 1,
+        fillColor: style.color, fillOpacity: 0.9,
+      }).on("click", () => selectVehicle(id)).addTo(layers.vehicles);
+      entry.heading = L.polyline([[v.lat, v.lon], headingTip(v)], { renderer, color: style.color, weight: 2 })
+        .addTo(layers.vehicles);
+    } else {
+      entry.marker.setLatLng([v.lat, v.lon]);
+      entry.heading.setLatLngs([[v.lat, v.lon], headingTip(v)]);
+    }
+    entry.marker.setStyle({ fillOpacity: lost ? 0.3 : 0.9, dashArray: lost ? "2 2" : null });
+    const soc = v.soc === null || v.soc === undefined ? "?" : `${Math.round(v.soc * 100)}%`;
+    entry.marker.bindTooltip(`${v.id} · ${v.kind} · ${v.state} · battery ${soc}${v.link ? " · link " + v.link : ""}`);
+  }
+  if (state.dirty.size) {
+    renderVehicleList();
+    if (state.selected && state.dirty.has(state.selected)) renderVehicleDetail();
+  }
+  state.dirty.clear();
+  requestAnimationFrame(renderVehicles);
+}
+
+/* ---------------------------------------------------------------- panels */
+
+let listTimer = 0;
+function renderVehicleList() {
+  if (listTimer) return; // the list is text: refresh it at most twice a second
+  listTimer = setTimeout(() => {
+    listTimer = 0;
+    const filter = $("#vehicle-filter").value.trim().toLowerCase();
+    const rows = [];
+    for (const [id, { data: v }] of [...state.vehicles].sort(([a], [b]) => a.localeCompare(b))) {
+      if (filter && !`${id} ${v.kind} ${v.state}`.toLowerCase().includes(filter)) continue;
+      if (rows.length >= 300) break;
+      const soc = v.soc === null || v.soc === undefined ? "" : `${Math.round(v.soc * 100)}%`;
+      rows.push(`<li tabindex="0" data-id="${id}" class="${id === state.selected ? "selected" : ""}">
+        <strong>${id}</strong><span class="badge">${v.kind}</span><span class="badge ${v.state}">${v.state}</span>
+        <span class="badge ${v.link}">${v.link || "link ?"}</span><span>${soc}</span></li>`);
+    }
+    $("#vehicles").innerHTML = rows.join("");
+    $("#vehicle-count").textContent = String(state.vehicles.size);
+  }, 500);
+}
+
+function canAct(kind) {
+  if (!state.role || state.role === "viewer") return false;
+  if (state.role === "admin") return true;
+  if (kind === "drone" || kind === "order") return state.role === "logistics";
+  return state.role === "mobility";
+}
+
+async function selectVehicle(id) {
+  state.selected = id;
+  renderVehicleList();
+  renderVehicleDetail();
+  try {
+    const detail = await api(API.vehicle(id));
+    upsertVehicle(detail);
+    drawRoute(detail);
+    renderVehicleDetail();
+  } catch (err) {
+    showStatus(`Vehicle ${id}: ${describeError(err)}`);
+  }
+}
+
+function drawRoute(detail) {
+  if (state.routeLayer) state.routeLayer.remove();
+  const plan = detail.plan || {};
+  const points = (plan.path || plan.waypoints || plan.stops || [])
+    .map((p) => [Number(p.lat_deg ?? p.lat ?? p[0]), Number(p.lon_deg ?? p.lon ?? p[1])])
+    .filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+  const v = state.vehicles.get(String(detail.id ?? detail.vehicle_id))?.data;
+  if (v) points.unshift([v.lat, v.lon]);
+  state.routeLayer = L.polyline(points, { color: "#000", weight: 3, dashArray: "6 4" }).addTo(map);
+}
+
+function renderVehicleDetail() {
+  const entry = state.selected && state.vehicles.get(state.selected);
+  if (!entry) return;
+  const v = entry.data;
+  const disabled = canAct(v.kind) ? "" : "disabled title=\"Your role may not command this vehicle\"";
+  $("#vehicle-detail").innerHTML = `<p><strong>${v.id}</strong> (${v.kind}) — ${v.state}, link ${v.link || "?"},
+    battery ${v.soc === null || v.soc === undefined ? "?" : Math.round(v.soc * 100) + "%"}, heading ${Math.round(v.heading)}°
+    ${v.alt === null || v.alt === undefined ? "" : `, altitude ${Math.round(v.alt)} m`}</p>
+    <div role="group" aria-label="Commands">
+      <button type="button" data-action="hold" ${disabled}>Hold</button>
+      <button type="button" data-action="resume" ${disabled}>Resume</button>
+      <button type="button" data-action="return" ${disabled}>Return</button>
+    </div>`;
+}
+
+async function vehicleAction(action) {
+  const id = state.selected;
+  try {
+    await api(API.vehicleAction(id, action), { method: "POST", body: {} });
+    showStatus(`${action} sent to ${id}`, "info");
+  } catch (err) {
+    showStatus(`${action} ${id}: ${describeError(err)}`);
+  }
+}
+
+function renderOrders(kind) {
+  const list = kind === "order" ? state.orders : state.trips;
+  const rows = [...list.values()].slice(-200).reverse().map((o) => {
+    const window = o.window ? ` · promised ${fmtWindow(o.window)}` : "";
+    const cancellable = !["delivered", "dropped_off", "completed", "failed", "cancelled", "rejected"].includes(o.state);
+    const btn = cancellable ? `<button type="button" class="secondary" data-cancel="${o.id}" data-kind="${kind}" ${canAct(kind === "order" ? "order" : "trip") ? "" : "disabled"}>Cancel</button>` : "";
+    return `<li data-id="${o.id}"><strong>${o.id}</strong><span class="badge ${o.state}">${o.state}</span>
+      <span>${o.from} → ${o.to}${o.vehicle ? " · " + o.vehicle : ""}${window}${o.reason ? " · " + o.reason : ""}</span>${btn}</li>`;
+  });
+  $(kind === "order" ? "#orders" : "#trips").innerHTML = rows.join("");
+}
+
+function fmtWindow(w) {
+  const f = (s) => (typeof s === "number" ? `${Math.floor(s / 3600) % 24}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}` : String(s));
+  if (Array.isArray(w)) return `${f(w[0])}–${f(w[1])}`;
+  return `${f(w.earliest_s ?? w.start ?? w.from)}–${f(w.latest_s ?? w.end ?? w.to)}`;
+}
+
+function logEvent(ev) {
+  const li = document.createElement("li");
+  const source = ev.source || ev.actor || "";
+  if (source === "supervisor" || ev.type === "supervisor" || ev.supervisor) li.className = "supervisor";
+  if (ev.level === "error") li.className = "error";
+  const t = ev.t_s !== undefined ? `t=${Math.round(ev.t_s)}s ` : "";
+  li.textContent = `${t}${ev.subject || ev.vehicle_id || ev.order_id || ""} ${ev.message || ev.event || ev.type || ""}`;
+  const log = $("#events");
+  log.prepend(li);
+  while (log.children.length > 300) log.lastChild.remove();
+}
+
+async function refreshKpis() {
+  try {
+    const k = await api(API.kpis);
+    const rows = Object.entries(k).filter(([, v]) => typeof v !== "object").slice(0, 16);
+    $("#kpis").innerHTML = rows.map(([key, v]) => `<dt>${key.replaceAll("_", " ")}</dt><dd>${v}</dd>`).join("");
+  } catch { /* KPIs are optional */ }
+}
+
+async function refreshLists() {
+  for (const [kind, path, target] of [["order", API.orders, state.orders], ["trip", API.trips, state.trips]]) {
+    try {
+      for (const o of items(await api(path))) {
+        const n = normOrder(o, kind);
+        target.set(n.id, n);
+      }
+      renderOrders(kind);
+    } catch (err) {
+      if (err.status !== 403) showStatus(`${kind}s: ${describeError(err)}`);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- feed */
+
+function connectFeed() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}${API.feed}?token=${encodeURIComponent(state.token)}`);
+  state.feed = ws;
+  ws.onmessage = (msg) => {
+    let data;
+    try { data = JSON.parse(msg.data); } catch { return; }
+    for (const m of Array.isArray(data) ? data : [data]) handleFeed(m);
+  };
+  ws.onclose = () => {
+    if (state.feed === ws && state.token) setTimeout(connectFeed, 2000);
+  };
+}
+
+function handleFeed(m) {
+  const type = m.type || m.t || "";
+  if (type.startsWith("vehicle") || type === "position" || type === "telemetry") {
+    upsertVehicle(m.vehicle || m.data || m);
+  } else if (type.startsWith("order")) {
+    const o = normOrder(m.order || m.data || m, "order");
+    state.orders.set(o.id, { ...state.orders.get(o.id), ...o });
+    renderOrders("order");
+  } else if (type.startsWith("trip")) {
+    const o = normOrder(m.trip || m.data || m, "trip");
+    state.trips.set(o.id, { ...state.trips.get(o.id), ...o });
+    renderOrders("trip");
+  }
+  if (type !== "vehicle" && type !== "position" && type !== "telemetry") logEvent(m.event || m);
+}
+
+/* ---------------------------------------------------------------- session */
+
+async function signIn(token) {
+  state.token = token;
+  const me = await api(API.me);
+  state.role = me.role || "";
+  sessionStorage.setItem("kaiteki.token", token);
+  $("#who").textContent = `${me.name || me.subject || "operator"} (${state.role})`;
+  $("#logout").hidden = false;
+  document.body.dataset.role = state.role;
+}
+
+async function start() {
+  drawLegend();
+  await Promise.all([loadAirspace(), loadSites()]);
+  try {
+    for (const v of items(await api(API.vehicles))) upsertVehicle(v);
+  } catch (err) {
+    showStatus(`Vehicles: ${describeError(err)}`);
+  }
+  try {
+    for (const ev of items(await api(API.events)).slice(-100)) logEvent(ev);
+  } catch { /* history is optional */ }
+  await refreshLists();
+  refreshKpis();
+  setInterval(refreshKpis, 5000);
+  setInterval(refreshLists, 5000);
+  connectFeed();
+  requestAnimationFrame(renderVehicles);
+}
+
+function bindUi() {
+  $("#login-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await signIn($("#token").value.trim());
+      $("#login").close();
+      start();
+    } catch (err) {
+      $("#login-error").textContent = describeError(err);
+    }
+  });
+  $("#logout").addEventListener("click", () => {
+    sessionStorage.removeItem("kaiteki.token");
+    location.reload();
+  });
+  $("#vehicle-filter").addEventListener("input", renderVehicleList);
+  $("#vehicles").addEventListener("click", (e) => {
+    const li = e.target.closest("li[data-id]");
+    if (li) selectVehicle(li.dataset.id);
+  });
+  $("#vehicles").addEventListener("keydown", (e) => {
+    const li = e.target.closest("li[data-id]");
+    if (li && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); selectVehicle(li.dataset.id); }
+  });
+  $("#vehicle-detail").addEventListener("click", (e) => {
+    const action = e.target.dataset?.action;
+    if (action) vehicleAction(action);
+  });
+  for (const sel of ["#orders", "#trips"]) {
+    $(sel).addEventListener("click", async (e) => {
+      const id = e.target.dataset?.cancel;
+      if (!id) return;
+      const kind = e.target.dataset.kind;
+      try {
+        await api(kind === "order" ? API.cancelOrder(id) : API.cancelTrip(id), { method: "POST", body: { reason: "cancelled by operator" } });
+        showStatus(`Cancelled ${id}`, "info");
+        refreshLists();
+      } catch (err) {
+        showStatus(`Cancel ${id}: ${describeError(err)}`);
+      }
+    });
+  }
+  $("#order-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const body = {
+      warehouse: f.get("from"), drone_port: f.get("to"), weight_kg: Number(f.get("weight_kg")),
+      deadline_in_s: Number(f.get("deadline_min")) * 60, idempotency_key: crypto.randomUUID(),
+    };
+    try {
+      const o = normOrder(await api(API.orders, { method: "POST", body }), "order");
+      state.orders.set(o.id, o);
+      renderOrders("order");
+      showStatus(`Order ${o.id} ${o.state}`, "info");
+    } catch (err) {
+      showStatus(`Order refused: ${describeError(err)}`);
+    }
+  });
+  $("#trip-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const body = { origin: f.get("from"), destination: f.get("to"), riders: Number(f.get("riders")), idempotency_key: crypto.randomUUID() };
+    try {
+      const o = normOrder(await api(API.trips, { method: "POST", body }), "trip");
+      state.trips.set(o.id, o);
+      renderOrders("trip");
+      showStatus(`Trip ${o.id} ${o.state}`, "info");
+    } catch (err) {
+      showStatus(`Trip refused: ${describeError(err)}`);
+    }
+  });
+}
+
+bindUi();
+if (state.token) {
+  signIn(state.token).then(start).catch(() => $("#login").showModal());
+} else {
+  $("#login").showModal();
+}
