@@ -88,6 +88,24 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
+class Dimension:
+    """An extra accumulated quantity along a route (energy, a second load kind, ...).
+
+    `transit[p]` is the amount consumed on each arc by a vehicle of profile `p` (one matrix per
+    profile, shape n x n, non-negative). The cumulated value must stay within
+    `0..capacity[v]` for vehicle `v` (one entry per vehicle). At `reset_nodes` the cumulated value
+    drops back to 0 on leaving the node (a battery swap, a reload). `start_value[v]` is what
+    vehicle `v` already carries at its start (e.g. energy already used); default 0.
+    """
+
+    name: str
+    transit: tuple[IntMatrix, ...]
+    capacity: tuple[int, ...]
+    reset_nodes: tuple[int, ...] = ()
+    start_value: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """An immutable routing problem with time windows, capacities and pickup-delivery pairs."""
 
@@ -97,6 +115,8 @@ class Problem:
     profiles: tuple[Profile, ...]
     # Live re-planning: for vehicle i, stops (node indices) it must visit first, in this order.
     locked_prefixes: tuple[tuple[int, ...], ...] = field(default=())
+    # Extra route dimensions (energy, ...), enforced by the solver and the checker.
+    dimensions: tuple[Dimension, ...] = field(default=())
 
     def __post_init__(self) -> None:
         n = len(self.nodes)
@@ -120,7 +140,46 @@ class Problem:
                     raise ValueError(f"request {i} refers to node {node} outside 0..{n - 1}")
         if self.locked_prefixes and len(self.locked_prefixes) != len(self.vehicles):
             raise ValueError("locked_prefixes needs one entry per vehicle")
+        for dim in self.dimensions:
+            self._check_dimension(dim)
+
+    def _check_dimension(self, dim: Dimension) -> None:
+        n = len(self.nodes)
+        if len(dim.transit) != len(self.profiles):
+            raise ValueError(f"dimension {dim.name!r} needs one transit matrix per profile")
+        for matrix in dim.transit:
+            if matrix.shape != (n, n):
+                raise ValueError(f"dimension {dim.name!r} transit is {matrix.shape}, not {(n, n)}")
+        if len(dim.capacity) != len(self.vehicles):
+            raise ValueError(f"dimension {dim.name!r} needs one capacity per vehicle")
+        if dim.start_value and len(dim.start_value) != len(self.vehicles):
+            raise ValueError(f"dimension {dim.name!r} needs one start_value per vehicle")
+        if any(not 0 <= node < n for node in dim.reset_nodes):
+            raise ValueError(f"dimension {dim.name!r} has a reset node outside 0..{n - 1}")
 
     @property
     def num_nodes(self) -> int:
+        """Number of nodes (stops)."""
         return len(self.nodes)
+
+    def request_of_node(self) -> dict[int, int]:
+        """Map each pickup or delivery node to the index of its request."""
+        owner: dict[int, int] = {}
+        for i, r in enumerate(self.requests):
+            owner[r.delivery] = i
+            if r.pickup is not None:
+                owner[r.pickup] = i
+        return owner
+
+    def depot_nodes(self) -> frozenset[int]:
+        """Nodes that are some vehicle's start or end."""
+        return frozenset(n for v in self.vehicles for n in (v.start, v.end))
+
+    def optional_nodes(self) -> tuple[int, ...]:
+        """Nodes that are neither a depot nor part of a request: optional visits at no penalty.
+
+        These are e.g. reload or battery-swap stops (copies of a warehouse node); the solver
+        may use each of them at most once, or not at all.
+        """
+        used = self.depot_nodes() | frozenset(self.request_of_node())
+        return tuple(i for i in range(len(self.nodes)) if i not in used)

@@ -1,0 +1,51 @@
+"""The solver engine: `solve(problem, params, initial_routes=None) -> Solution`.
+
+OR-Tools routing is the engine that carries every side constraint (time windows, capacities,
+pickup-delivery pairs, ride times, route durations, extra dimensions, locks). Around it:
+
+* warm starts: the caller's `initial_routes` (live re-planning), or a PyVRP plan when
+  `params.warm_start == "pyvrp"` and the problem fits PyVRP's model;
+* a route-elimination phase when `params.fleet_reduction` is set (see `fleet_reduction`).
+
+`initial_routes` lists, per vehicle, the nodes to visit between start and end (the form
+`Solution.route_nodes()` returns). Nodes it omits start unassigned; if the routes break a
+constraint they are ignored and the search starts from its first-solution strategy (recorded
+in `Solution.stats` as `warm_start_rejected`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dispatch.params import SolverParams
+from dispatch.problem import Problem
+from dispatch.solution import Solution
+from dispatch.solver.core import solve_once
+from dispatch.solver.fleet_reduction import reduce_fleet
+
+__all__ = ["solve"]
+
+
+def solve(
+    problem: Problem,
+    params: SolverParams,
+    initial_routes: Sequence[Sequence[int]] | None = None,
+) -> Solution:
+    """Plan routes for `problem` within the budget in `params`.
+
+    Args:
+        problem: the immutable problem.
+        params: budget and strategy.
+        initial_routes: optional warm start, one visit list per vehicle (without start/end).
+
+    Returns:
+        The best plan found. If no plan at all was found, `Solution.routes` is empty, every
+        request is listed unserved and `status` says why.
+    """
+    if initial_routes is not None and len(initial_routes) != len(problem.vehicles):
+        raise ValueError(
+            f"initial_routes has {len(initial_routes)} routes, expected {len(problem.vehicles)}"
+        )
+    if params.fleet_reduction:
+        return reduce_fleet(problem, params, initial_routes)
+    return solve_once(problem, params, initial_routes)
