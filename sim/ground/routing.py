@@ -50,14 +50,41 @@ class Snap:
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
-    """A drivable polyline in EPSG:6677 metres with a speed (m/s) for each of its segments."""
+class RouteSegment:
+    """A straight piece of a route on one edge, from offset `start_m` to `end_m` of that edge."""
 
-    points_xy: tuple[tuple[float, float], ...]
-    speeds_m_s: tuple[float, ...]
-    length_m: float
-    duration_s: float
+    edge: int
+    start_m: float
+    end_m: float
+    a_xy: tuple[float, float]
+    b_xy: tuple[float, float]
+    speed_m_s: float
+
+    @property
+    def length_m(self) -> float:
+        return abs(self.end_m - self.start_m)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A drivable polyline in EPSG:6677 metres, as straight segments with their speeds."""
+
+    start: EdgePosition
     end: EdgePosition
+    start_xy: tuple[float, float]
+    segments: tuple[RouteSegment, ...]
+
+    @property
+    def points_xy(self) -> tuple[tuple[float, float], ...]:
+        return (self.start_xy, *(s.b_xy for s in self.segments))
+
+    @property
+    def length_m(self) -> float:
+        return sum(s.length_m for s in self.segments)
+
+    @property
+    def duration_s(self) -> float:
+        return sum(s.length_m / s.speed_m_s for s in self.segments)
 
 
 def point_on_edge(edge: Edge, offset_m: float) -> tuple[float, float]:
@@ -73,17 +100,17 @@ def point_on_edge(edge: Edge, offset_m: float) -> tuple[float, float]:
     return pts[-1]
 
 
-def edge_slice(edge: Edge, start_m: float, end_m: float) -> list[tuple[float, float]]:
-    """The polyline along `edge` from offset `start_m` to `end_m` (either direction)."""
+def edge_slice(edge: Edge, start_m: float, end_m: float) -> list[float]:
+    """Offsets along `edge` from `start_m` to `end_m` (either way), with the inner vertices."""
     lo, hi = sorted((start_m, end_m))
-    pts = [point_on_edge(edge, lo)]
+    offsets = [lo]
     acc = 0.0
-    for a, b in zip(edge.points_xy, edge.points_xy[1:], strict=False):
+    for a, b in itertools.pairwise(edge.points_xy):
         acc += math.dist(a, b)
         if lo < acc < hi:
-            pts.append(b)
-    pts.append(point_on_edge(edge, hi))
-    return pts if start_m <= end_m else pts[::-1]
+            offsets.append(acc)
+    offsets.append(hi)
+    return offsets if start_m <= end_m else offsets[::-1]
 
 
 def snap(network: RoadNetwork, lat_deg: float, lon_deg: float, mode: TravelMode) -> Snap:
@@ -237,24 +264,24 @@ class Router:
                 pieces.append((via_edge, e.length_m - node_end, node_end))
                 node = via_node
         pieces.reverse()
-        points: list[tuple[float, float]] = []
-        speeds: list[float] = []
+        segments: list[RouteSegment] = []
         for edge_index, a_m, b_m in pieces:
-            poly = edge_slice(self.network.edges[edge_index], a_m, b_m)
-            if points:
-                poly = poly[1:]
-            else:
-                points.append(poly[0])
-                poly = poly[1:]
-            for p in poly:
-                if math.dist(points[-1], p) > 1e-6:
-                    points.append(p)
-                    speeds.append(self._edge_speed[edge_index])
-        length = sum(math.dist(a, b) for a, b in itertools.pairwise(points))
-        duration = sum(
-            math.dist(a, b) / s for a, b, s in zip(points, points[1:], speeds, strict=False)
-        )
-        return Route(tuple(points), tuple(speeds), length, duration, dst)
+            edge = self.network.edges[edge_index]
+            offsets = edge_slice(edge, a_m, b_m)
+            for o1, o2 in itertools.pairwise(offsets):
+                if abs(o2 - o1) > 1e-6:
+                    segments.append(
+                        RouteSegment(
+                            edge_index,
+                            o1,
+                            o2,
+                            point_on_edge(edge, o1),
+                            point_on_edge(edge, o2),
+                            self._edge_speed[edge_index],
+                        )
+                    )
+        start_xy = point_on_edge(self.network.edges[src.edge], src.offset_m)
+        return Route(src, dst, start_xy, tuple(segments))
 
     def costs_from(
         self, src: EdgePosition, targets: Sequence[EdgePosition], by_time: bool
