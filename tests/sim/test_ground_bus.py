@@ -177,8 +177,11 @@ def plans(draw: st.DrawFn) -> Plan:
     for r in range(draw(st.integers(0, 14))):
         i = draw(st.integers(0, n_stops - 2))
         j = draw(st.integers(i + 1, n_stops - 1))
-        load = sum(len(p) for p in pickups[: i + 1]) - sum(len(d) for d in dropoffs[: i + 1])
-        if load < BUS_DEFAULTS.capacity:
+        loads = [
+            sum(len(p) for p in pickups[: k + 1]) - sum(len(d) for d in dropoffs[: k + 1])
+            for k in range(i, j)
+        ]
+        if max(loads) < BUS_DEFAULTS.capacity:  # on board from stop i until stop j
             pickups[i].append(R(f"r{r}"))
             dropoffs[j].append(R(f"r{r}"))
     return Plan(
