@@ -13,8 +13,14 @@ import pytest
 from sim.ground.network import DEFAULT_PATH, NetworkError, TravelMode, load_network, parse_network
 
 REQUIRED_PLACES = (
-    "kaihin-makuhari", "makuhari-toyosuna", "messe", "aeon-mall", "zozo-marine", "bay-town",
-    "wakaba", "yurari",
+    "kaihin-makuhari",
+    "makuhari-toyosuna",
+    "messe",
+    "aeon-mall",
+    "zozo-marine",
+    "bay-town",
+    "wakaba",
+    "yurari",
 )
 
 
@@ -93,9 +99,12 @@ def test_disconnected_sidewalk_graph_is_rejected(raw: dict[str, Any]) -> None:
     beach = next(f for f in data["features"] if f["properties"]["id"] == "makuhari-beach")
     node = beach["properties"]["node"]
     data["features"] = [
-        f for f in data["features"]
-        if not (f["properties"]["kind"] == "edge" and node in (f["properties"]["from"],
-                                                                f["properties"]["to"]))
+        f
+        for f in data["features"]
+        if not (
+            f["properties"]["kind"] == "edge"
+            and node in (f["properties"]["from"], f["properties"]["to"])
+        )
     ]
     with pytest.raises(NetworkError, match="nodes without any edge"):
         parse_network(data, source="test")
