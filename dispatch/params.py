@@ -69,8 +69,11 @@ class SolverParams:
         seed: seed for every random choice we make (warm start, strategy order).
         vehicle_fixed_cost: added to every vehicle's own fixed cost; set it far above any
             route length to get the hierarchical objective (vehicles first, then distance).
-        fallback_drop_penalty: when set, requests that must be served may still be dropped at
-            this penalty, so the search always has a first solution; dropped ones are reported.
+        fallback_drop_penalty: the penalty at which a must-serve request (penalty None) may
+            still be dropped, so the search always has a plan; dropped ones are reported in
+            `Solution.unserved`. None: a prohibitive penalty larger than any plan's distance.
+        strict_must_serve: make must-serve requests hard constraints instead (no plan at all
+            when one cannot be served; first solutions are then much harder to find).
         fleet_reduction: run a route-elimination phase (try to empty the smallest route).
         warm_start: "pyvrp" to seed OR-Tools with a PyVRP plan when the problem fits PyVRP
             (no ride-time limits, no extra dimensions, no locks); "none" otherwise.
@@ -86,6 +89,7 @@ class SolverParams:
     seed: int = 0
     vehicle_fixed_cost: int = 0
     fallback_drop_penalty: int | None = None
+    strict_must_serve: bool = False
     fleet_reduction: bool = False
     warm_start: str = "none"
     warm_start_share: float = 0.3
@@ -159,6 +163,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "seed": (int,),
     "vehicle_fixed_cost": (int,),
     "fallback_drop_penalty": (int, type(None)),
+    "strict_must_serve": (bool,),
     "fleet_reduction": (bool,),
     "warm_start": (str,),
     "warm_start_share": (int, float),

@@ -25,6 +25,7 @@ from dispatch.params import SolverParams
 from dispatch.problem import Problem
 from dispatch.solution import Solution
 from dispatch.solver.core import solve_once
+from dispatch.solver.model import prohibitive_penalty
 
 FIRST_SHARE = 0.3
 ATTEMPT_SHARE = 0.12
@@ -41,11 +42,6 @@ def _work_share(params: SolverParams, share: float) -> SolverParams:
     limit = params.solution_limit
     scaled = None if limit is None else max(1, int(limit * share))
     return dataclasses.replace(params, solution_limit=scaled, fleet_reduction=False)
-
-
-def _prohibitive_penalty(problem: Problem) -> int:
-    longest = max((int(p.distance_m.max()) for p in problem.profiles), default=1)
-    return max(1, longest) * (problem.num_nodes + 1) * 10
 
 
 def reduce_fleet(
@@ -68,7 +64,7 @@ def reduce_fleet(
         return best
     locked = {v for v, prefix in enumerate(problem.locked_prefixes) if prefix}
     drop_params = dataclasses.replace(
-        _work_share(params, ATTEMPT_SHARE), fallback_drop_penalty=_prohibitive_penalty(problem)
+        _work_share(params, ATTEMPT_SHARE), fallback_drop_penalty=prohibitive_penalty(problem)
     )
     attempts = 0
     failures_in_row = 0

@@ -159,12 +159,35 @@ def _add_extra_dimension(problem: Problem, manager: Any, routing: Any, dim: Dime
         rdim.CumulVar(routing.Start(v)).SetValue(start_value)
 
 
+def prohibitive_penalty(problem: Problem) -> int:
+    """A drop penalty larger than any plan's total distance (n+1 times the longest arc, x10)."""
+    longest = max((int(p.distance_m.max()) for p in problem.profiles), default=1)
+    return max(1, longest) * (problem.num_nodes + 1) * 10
+
+
+def _constant_limit(limit: int) -> Any:
+    def limit_fn(pickup_alternative: int, delivery_alternative: int) -> int:
+        del pickup_alternative, delivery_alternative
+        return limit
+
+    return limit_fn
+
+
 def _add_requests(
     problem: Problem, params: SolverParams, manager: Any, routing: Any, time_dim: Any
 ) -> None:
     solver = routing.solver()
+    must_serve_penalty = params.fallback_drop_penalty
+    if must_serve_penalty is None and not params.strict_must_serve:
+        must_serve_penalty = prohibitive_penalty(problem)
+    for pair_index, r in enumerate(r for r in problem.requests if r.pickup is not None):
+        if r.max_ride_s is not None and r.pickup is not None:
+            limit = r.max_ride_s + problem.nodes[r.pickup].service_s
+            # Known to the dimension's path filter, so local search sees it (a plain CP
+            # constraint would only reject moves after the fact).
+            time_dim.SetPickupToDeliveryLimitFunctionForPair(_constant_limit(limit), pair_index)
     for r in problem.requests:
-        penalty = r.penalty if r.penalty is not None else params.fallback_drop_penalty
+        penalty = r.penalty if r.penalty is not None else must_serve_penalty
         d_idx = manager.NodeToIndex(r.delivery)
         if r.pickup is None:
             if penalty is not None:

@@ -62,9 +62,16 @@ def test_impossible_request_is_dropped_with_fallback_penalty_not_lost() -> None:
     assert set(sol.unserved) == {1, 2}
 
 
-def test_without_fallback_an_infeasible_problem_reports_no_plan() -> None:
+def test_by_default_unservable_requests_are_reported_unserved() -> None:
     problem = _line_problem(late_s=250)
     sol = solve(problem, WORK)
+    assert sol.routes
+    assert set(sol.unserved) == {1, 2}
+
+
+def test_strict_must_serve_reports_no_plan_when_infeasible() -> None:
+    problem = _line_problem(late_s=250)
+    sol = solve(problem, SolverParams(time_limit_s=None, solution_limit=50, strict_must_serve=True))
     assert not sol.routes
     assert set(sol.unserved) == {0, 1, 2}
     assert sol.status != "SUCCESS"
