@@ -1,0 +1,136 @@
+"""Command line for the ground simulator (fast mode, no network I/O).
+
+    python -m sim.ground network            # the Makuhari network: size, places, loop matrix
+    python -m sim.ground run --hours 2      # buses on the loop + personal mobility serving the
+                                            # scenario's door-to-door trips, on a virtual clock
+
+`run` hands each personal-mobility trip of the Chiba scenario's demand to the first idle vehicle
+at its depot (a stand-in for `dispatch`, which is not used here), steps every vehicle by `--dt`
+seconds and prints what happened. Deterministic for the scenario's seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+from sim.ground.bus import BUS_DEFAULTS, DEFAULT_LOOP, Bus
+from sim.ground.demand_points import STATIONS, trip_points
+from sim.ground.mobility import PersonalMobility
+from sim.ground.network import TravelMode, load_network
+from sim.ground.plan import Plan, PlanStop, RiderId, VehicleState
+from sim.ground.routing import travel_matrices
+from sim.ground.vehicle import GroundVehicle
+from sim.scenario.demand import trip_orders
+from sim.scenario.model import load_scenario
+
+
+def _network(_: argparse.Namespace) -> None:
+    net = load_network()
+    modes = Counter(e.mode.value for e in net.edges)
+    total_km = sum(e.length_m for e in net.edges) / 1000.0
+    print(
+        f"{net.source}: {len(net.nodes)} nodes, {len(net.edges)} edges ({dict(modes)}), "
+        f"{total_km:.1f} km; ALL GEOMETRY APPROXIMATE"
+    )
+    for kind in ("bus_stop", "landmark", "home", "depot"):
+        print(f"  {kind}: " + ", ".join(p.id for p in net.places_of_kind(kind)))
+    dist, dur = travel_matrices(
+        net, list(DEFAULT_LOOP), TravelMode.ROAD, BUS_DEFAULTS.cruise_speed_m_s
+    )
+    print("bus loop legs (road, 18 km/h):")
+    n = len(DEFAULT_LOOP)
+    for i in range(n):
+        j = (i + 1) % n
+        print(
+            f"  {DEFAULT_LOOP[i]:>18} -> {DEFAULT_LOOP[j]:<18} {dist[i, j]:>5} m {dur[i, j]:>4} s"
+        )
+    lap_s = sum(int(dur[i, (i + 1) % n]) for i in range(n)) + n * BUS_DEFAULTS.dwell_s
+    print(
+        f"  lap: {sum(int(dist[i, (i + 1) % n]) for i in range(n))} m, {lap_s / 60:.1f} min "
+        "with 30 s dwells"
+    )
+
+
+def _run(args: argparse.Namespace) -> None:
+    net = load_network()
+    scenario = load_scenario()
+    buses = [
+        Bus(f"bus-{i + 1:02d}", net, start=DEFAULT_LOOP[(2 * i) % len(DEFAULT_LOOP)])
+        for i in range(args.buses)
+    ]
+    pms = [PersonalMobility(f"pm-{i + 1:02d}", net) for i in range(args.pms)]
+    fleet: list[GroundVehicle] = [*buses, *pms]
+    orders = [o for o in trip_orders(scenario, trip_points(net), STATIONS) if o.mobility]
+    horizon_s = args.hours * 3600.0
+    orders = [o for o in orders if o.at_s < horizon_s]
+    counts: Counter[str] = Counter()
+    waiting = list(orders)
+    versions = Counter[str]()
+    t_s = 0.0
+    wall0 = time.perf_counter()
+    steps = 0
+    while t_s < horizon_s:
+        while waiting and waiting[0].at_s <= t_s:
+            order = waiting[0]
+            pm = next((p for p in pms if p.state is VehicleState.IDLE and not p.onboard), None)
+            if pm is None:
+                break  # every vehicle busy: the order waits
+            waiting.pop(0)
+            versions[pm.vehicle_id] += 1
+            rider = RiderId(order.key)
+            pm.apply_plan(
+                Plan(
+                    versions[pm.vehicle_id],
+                    (
+                        PlanStop(order.origin, pickups=(rider,)),
+                        PlanStop(order.destination, dropoffs=(rider,)),
+                    ),
+                )
+            )
+        for v in fleet:
+            v.step(args.dt)
+            steps += 1
+            counts.update(e.kind.value for e in v.events_out())
+        t_s += args.dt
+    wall_s = time.perf_counter() - wall0
+    summary = {
+        "simulated_s": horizon_s,
+        "buses": len(buses),
+        "personal_mobility": len(pms),
+        "pm_trip_orders": len(orders),
+        "pm_orders_unassigned": len(waiting),
+        "events": dict(sorted(counts.items())),
+        "bus_km": round(sum(b.odometer_m for b in buses) / 1000.0, 1),
+        "pm_km": round(sum(p.odometer_m for p in pms) / 1000.0, 1),
+        "vehicle_steps_per_wall_s": round(steps / wall_s) if wall_s > 0 else None,
+    }
+    print(json.dumps(summary, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.ground",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("network", help="summarise the Makuhari network").set_defaults(func=_network)
+    run = sub.add_parser("run", help="run buses and personal mobility in fast mode")
+    run.add_argument("--hours", type=float, default=1.0)
+    run.add_argument("--buses", type=int, default=3)
+    run.add_argument("--pms", type=int, default=10)
+    run.add_argument("--dt", type=float, default=1.0, help="step in simulated seconds")
+    run.add_argument("--json", help="also write the summary to this file")
+    run.set_defaults(func=_run)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
