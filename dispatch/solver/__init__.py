@@ -15,6 +15,8 @@ in `Solution.stats` as `warm_start_rejected`).
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Sequence
 
 from dispatch.params import SolverParams
@@ -22,6 +24,7 @@ from dispatch.problem import Problem
 from dispatch.solution import Solution
 from dispatch.solver.core import solve_once
 from dispatch.solver.fleet_reduction import reduce_fleet
+from dispatch.solver.warm_start import pyvrp_routes
 
 __all__ = ["solve"]
 
@@ -46,6 +49,17 @@ def solve(
         raise ValueError(
             f"initial_routes has {len(initial_routes)} routes, expected {len(problem.vehicles)}"
         )
+    t0 = time.perf_counter()
+    warm: tuple[tuple[str, float], ...] = ()
+    if initial_routes is None and params.warm_start == "pyvrp":
+        initial_routes = pyvrp_routes(problem, params, params.warm_start_share)
+        elapsed = time.perf_counter() - t0
+        warm = (("warm_start_s", elapsed), ("warm_start_used", float(initial_routes is not None)))
+        if params.time_limit_s is not None:
+            left = max(0.05, params.time_limit_s - elapsed)
+            params = dataclasses.replace(params, time_limit_s=left)
     if params.fleet_reduction:
-        return reduce_fleet(problem, params, initial_routes)
-    return solve_once(problem, params, initial_routes)
+        sol = reduce_fleet(problem, params, initial_routes)
+    else:
+        sol = solve_once(problem, params, initial_routes)
+    return dataclasses.replace(sol, stats=(*warm, *sol.stats))

@@ -38,22 +38,8 @@ def solve_once(
     """
     t0 = time.perf_counter()
     stats: list[tuple[str, float]] = []
-    if (
-        initial_routes is None
-        and params.warm_start == "pyvrp"
-        and not disabled_vehicles
-        and not problem.locked_prefixes
-    ):
-        from dispatch.solver.warm_start import pyvrp_routes
-
-        share = params.warm_start_share
-        routes = pyvrp_routes(problem, params, share)
-        if routes is not None:
-            initial_routes = routes
-            stats.append(("warm_start_s", time.perf_counter() - t0))
-            if params.time_limit_s is not None:
-                budget = params.time_limit_s if time_limit_s is None else time_limit_s
-                time_limit_s = max(0.05, budget - (time.perf_counter() - t0))
+    if time_limit_s is None:
+        time_limit_s = params.time_limit_s
     limit = None if params.time_limit_s is None else time_limit_s
     model = build_model(problem, params)
     sp = search_parameters(params, limit)

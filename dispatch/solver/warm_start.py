@@ -1,16 +1,182 @@
 """A warm start from PyVRP (hybrid genetic search), for problems that fit PyVRP's model.
 
-Not implemented yet in this commit: `pyvrp_routes` returns None, so the search starts from its
-first-solution strategy.
+PyVRP finds strong VRPTW / PDPTW plans fast but cannot carry our side constraints (ride-time
+limits, extra dimensions such as energy, locked prefixes, per-request vehicle restrictions,
+route duration limits). When the problem has none of them, its plan seeds OR-Tools, which then
+keeps improving under the full model. The PyVRP budget is a share of ours: seconds in time
+mode, iterations in deterministic mode (PyVRP is deterministic for a seed).
+
+PyVRP is an optional dependency (the `bench` extra); without it `pyvrp_routes` returns None.
+The same conversion serves the benchmark harness, which runs PyVRP alone as a peer.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from dispatch.params import SolverParams
 from dispatch.problem import Problem
+from dispatch.solver.model import prohibitive_penalty
+
+ITERATIONS_PER_SOLUTION = 20
+
+
+def fits_pyvrp(problem: Problem) -> bool:
+    """True when PyVRP's model holds every constraint of `problem`."""
+    return (
+        not problem.dimensions
+        and not problem.locked_prefixes
+        and all(r.max_ride_s is None and r.vehicles is None for r in problem.requests)
+        and all(r.penalty is None for r in problem.requests)
+        and all(v.max_route_s is None and v.initial_load == 0 for v in problem.vehicles)
+        and not problem.optional_nodes()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PyvrpModel:
+    """PyVRP `ProblemData` and how to map its routes back to our nodes and vehicles."""
+
+    data: Any
+    client_node: tuple[int, ...]
+    shipment_nodes: tuple[tuple[int, int], ...]
+    vehicles_of_type: tuple[tuple[int, ...], ...]
+
+
+def to_pyvrp(problem: Problem, vehicle_cost: int = 0) -> PyvrpModel:
+    """Convert a problem that `fits_pyvrp` into PyVRP data (one location per node).
+
+    `vehicle_cost` is added to every vehicle's fixed cost (PyVRP handles a large one well,
+    which gives the hierarchical objective: fewest vehicles, then distance).
+    """
+    import pyvrp
+
+    depot_nodes = sorted({n for v in problem.vehicles for n in (v.start, v.end)})
+    depot_of = {node: k for k, node in enumerate(depot_nodes)}
+    locations = [pyvrp.Location(0.0, 0.0, name=nd.name) for nd in problem.nodes]
+    depots = [
+        pyvrp.Depot(n, tw_early=problem.nodes[n].tw_early_s, tw_late=problem.nodes[n].tw_late_s)
+        for n in depot_nodes
+    ]
+    clients, client_node, shipments, shipment_nodes = [], [], [], []
+    for r in problem.requests:
+        node = problem.nodes[r.delivery]
+        if r.pickup is None:
+            load = node.load
+            clients.append(
+                pyvrp.Client(
+                    r.delivery,
+                    delivery=[max(0, -load)],
+                    pickup=[max(0, load)],
+                    service_duration=node.service_s,
+                    tw_early=node.tw_early_s,
+                    tw_late=node.tw_late_s,
+                )
+            )
+            client_node.append(r.delivery)
+        else:
+            pick = problem.nodes[r.pickup]
+            shipments.append(
+                pyvrp.Shipment(
+                    r.pickup,
+                    r.delivery,
+                    pickup_tw_early=pick.tw_early_s,
+                    pickup_tw_late=pick.tw_late_s,
+                    pickup_service_duration=pick.service_s,
+                    delivery_tw_early=node.tw_early_s,
+                    delivery_tw_late=node.tw_late_s,
+                    delivery_service_duration=node.service_s,
+                    amount=[max(0, pick.load)],
+                )
+            )
+            shipment_nodes.append((r.pickup, r.delivery))
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for v, spec in enumerate(problem.vehicles):
+        key = (
+            spec.start,
+            spec.end,
+            spec.profile,
+            spec.capacity,
+            spec.shift_start_s,
+            spec.shift_end_s,
+            spec.fixed_cost,
+        )
+        groups.setdefault(key, []).append(v)
+    vehicle_types = [
+        pyvrp.VehicleType(
+            num_available=len(members),
+            capacity=[key[3]],
+            start_depot=depot_of[key[0]],
+            end_depot=depot_of[key[1]],
+            profile=key[2],
+            tw_early=key[4],
+            tw_late=key[5],
+            fixed_cost=key[6] + vehicle_cost,
+        )
+        for key, members in groups.items()
+    ]
+    distances: list[Any] = [p.distance_m for p in problem.profiles]
+    durations: list[Any] = [p.duration_s for p in problem.profiles]
+    data = pyvrp.ProblemData(
+        locations=locations,
+        clients=clients,
+        depots=depots,
+        vehicle_types=vehicle_types,
+        distance_matrices=distances,
+        duration_matrices=durations,
+        shipments=shipments,
+    )
+    return PyvrpModel(
+        data=data,
+        client_node=tuple(client_node),
+        shipment_nodes=tuple(shipment_nodes),
+        vehicles_of_type=tuple(tuple(m) for m in groups.values()),
+    )
+
+
+def run_pyvrp(
+    problem: Problem, stop: Any, seed: int, vehicle_cost: int = 0
+) -> list[list[int]] | None:
+    """Solve with PyVRP; per-vehicle visit lists, or None when it found no feasible plan."""
+    import pyvrp
+    from pyvrp import ActivityType
+
+    model = to_pyvrp(problem, vehicle_cost)
+    result = pyvrp.solve(model.data, stop=stop, seed=seed, collect_stats=False)
+    if not result.is_feasible():
+        return None
+    routes: list[list[int]] = [[] for _ in problem.vehicles]
+    free = [list(members) for members in model.vehicles_of_type]
+    for route in result.best.routes():
+        vehicle = free[route.vehicle_type()].pop(0)
+        visits: list[int] = []
+        for activity in route:
+            if activity.type == ActivityType.CLIENT:
+                visits.append(model.client_node[activity.idx])
+            elif activity.type == ActivityType.PICKUP:
+                visits.append(model.shipment_nodes[activity.idx][0])
+            elif activity.type == ActivityType.DELIVERY:
+                visits.append(model.shipment_nodes[activity.idx][1])
+        routes[vehicle] = visits
+    return routes
 
 
 def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[list[int]] | None:
-    """Per-vehicle visit lists from a PyVRP run, or None if not applicable."""
-    del problem, params, share
-    return None
+    """A warm start for OR-Tools from PyVRP, or None if not applicable or not feasible."""
+    if not fits_pyvrp(problem) or share <= 0:
+        return None
+    try:
+        from pyvrp.stop import MaxIterations, MaxRuntime
+    except ImportError:
+        return None
+    stop: Any
+    if params.time_limit_s is not None:
+        stop = MaxRuntime(params.time_limit_s * share)
+    else:
+        limit = params.solution_limit or 1
+        stop = MaxIterations(max(1, int(limit * share * ITERATIONS_PER_SOLUTION)))
+    vehicle_cost = params.vehicle_fixed_cost
+    if params.fleet_reduction:
+        vehicle_cost = max(vehicle_cost, prohibitive_penalty(problem) // 10)
+    return run_pyvrp(problem, stop, params.seed, vehicle_cost)
