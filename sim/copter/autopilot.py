@@ -37,13 +37,13 @@ _REQUESTABLE = {
 
 
 class _Outbox:
-    """The file pymavlink writes packed messages into."""
+    """The file pymavlink writes packed messages into: one entry per packet."""
 
     def __init__(self) -> None:
-        self.buffer = bytearray()
+        self.packets: list[bytes] = []
 
     def write(self, data: bytes) -> None:
-        self.buffer += data
+        self.packets.append(bytes(data))
 
 
 class CopterAutopilot:
@@ -80,6 +80,7 @@ class CopterAutopilot:
         self._outbox = _Outbox()
         self.mav = mavlink.MAVLink(self._outbox, srcSystem=sysid, srcComponent=AUTOPILOT_COMPID)
         self.mav.robust_parsing = True
+        self._parsers: dict[int, Any] = {}
         if signing_key is not None:
             if len(signing_key) != 32:
                 raise ValueError("signing_key must be 32 bytes")
@@ -92,6 +93,7 @@ class CopterAutopilot:
         self.messages_received = 0
         self.bad_packets = 0
         self.ignored_messages = 0
+        self.reached_log: list[int] = []  # every MISSION_ITEM_REACHED sent, in order
         self._param_queue: list[int] = []
         self._last_mission_current: tuple[int, int] = (-1, -1)
         self._home_sent = False
@@ -100,11 +102,25 @@ class CopterAutopilot:
         self.fc.say(C.MAV_SEVERITY_INFO, "Frame: QUAD/X")
 
     # -- the sans-I/O surface --------------------------------------------------------------
-    def receive_data(self, data: bytes, now_s: float) -> None:
-        """Feed bytes from the wire (any framing: whole or partial packets)."""
+    def _parser(self, channel: int) -> Any:
+        parser = self._parsers.get(channel)
+        if parser is None:
+            parser = mavlink.MAVLink(None, srcSystem=self.sysid, srcComponent=AUTOPILOT_COMPID)
+            parser.robust_parsing = True
+            if self.mav.signing.secret_key is not None:
+                parser.signing.secret_key = self.mav.signing.secret_key
+            self._parsers[channel] = parser
+        return parser
+
+    def receive_data(self, data: bytes, now_s: float, channel: int = 0) -> None:
+        """Feed bytes from the wire (any framing: whole or partial packets).
+
+        `channel` keeps one parser per byte stream, so two TCP clients' partial packets
+        never mix.
+        """
         self.advance_to(now_s)
         try:
-            msgs = self.mav.parse_buffer(data) or []
+            msgs = self._parser(channel).parse_buffer(data) or []
         except Exception:  # pymavlink raises on some malformed input even when robust
             self.bad_packets += 1
             return
@@ -116,13 +132,14 @@ class CopterAutopilot:
             self._handle(msg, now_s)
         self._flush_events()
 
-    def receive_datagram(self, data: bytes, now_s: float) -> None:
+    def receive_datagram(self, data: bytes, now_s: float, channel: int = 0) -> None:
         """Feed one UDP datagram: MAVLink packets never span datagrams, so a truncated or
         garbled datagram must not swallow the start of the next one."""
-        self.mav.buf = bytearray()
-        self.mav.buf_index = 0
-        self.mav.expected_length = mavlink.HEADER_LEN_V1 + 2
-        self.receive_data(data, now_s)
+        parser = self._parser(channel)
+        parser.buf = bytearray()
+        parser.buf_index = 0
+        parser.expected_length = mavlink.HEADER_LEN_V1 + 2
+        self.receive_data(data, now_s, channel)
 
     def advance_to(self, now_s: float) -> None:
         """Fly up to `now_s` and queue whatever telemetry is due."""
@@ -140,10 +157,14 @@ class CopterAutopilot:
             self._send_param(self._param_queue.pop(0))
 
     def data_to_send(self) -> bytes:
-        """Everything queued since the last call."""
-        data = bytes(self._outbox.buffer)
-        self._outbox.buffer.clear()
-        return data
+        """Everything queued since the last call, as one byte string."""
+        return b"".join(self.packets_to_send())
+
+    def packets_to_send(self) -> list[bytes]:
+        """Everything queued since the last call, one MAVLink packet per entry."""
+        packets = self._outbox.packets
+        self._outbox.packets = []
+        return packets
 
     # -- sending ---------------------------------------------------------------------------
     def queue(self, msg: Any) -> None:
@@ -175,6 +196,7 @@ class CopterAutopilot:
         fc.texts.clear()
         for seq in fc.reached:
             self.queue(self.mav.mission_item_reached_encode(seq))
+            self.reached_log.append(seq)
         fc.reached.clear()
         total = max(len(fc.mission.items) - 1, 0)
         for seq in fc.mission.completed:  # even if a disarm reset the mission at once

@@ -5,8 +5,9 @@ of MISSION_ITEM or MISSION_ITEM_INT brought them, as ArduPilot does. Item 0 of a
 home position (a ground station uploads a placeholder there; the copter reports its real home
 when the mission is downloaded). Validation answers with the MAV_MISSION_RESULT a real
 ArduPilot would give: an unknown command is MAV_MISSION_UNSUPPORTED, an unusable frame
-MAV_MISSION_UNSUPPORTED_FRAME, a non-finite parameter MAV_MISSION_INVALID_PARAMn, a latitude
-or longitude out of range MAV_MISSION_INVALID_PARAM5_X / 6_Y.
+MAV_MISSION_UNSUPPORTED_FRAME, a non-finite parameter MAV_MISSION_INVALID_PARAMn (a NaN yaw
+in a navigation command means "default" and is kept), a latitude or longitude out of range
+MAV_MISSION_INVALID_PARAM5_X / 6_Y.
 """
 
 from __future__ import annotations
@@ -112,7 +113,9 @@ def item_from_message(msg: Any, mission_type: int) -> MissionItem:
         raise ItemRejectedError(mavlink.MAV_MISSION_UNSUPPORTED_FRAME, f"unsupported frame {frame}")
     params = (msg.param1, msg.param2, msg.param3, msg.param4)
     for n, value in enumerate(params, start=1):
-        # NaN is "unchanged" in some commands, but nothing we accept needs it.
+        # ArduPilot's sanity check: NaN only where it means "default", the yaw of NAV commands
+        if math.isnan(value) and n == 4 and command in NAV_COMMANDS:
+            continue
         if not math.isfinite(value):
             raise ItemRejectedError(getattr(mavlink, f"MAV_MISSION_INVALID_PARAM{n}"),
                                f"param{n} is not finite")
