@@ -226,7 +226,10 @@ class CopterAutopilot:
             self.ignored_messages += 1
             return
         if kind in ("COMMAND_LONG", "COMMAND_INT"):
-            result = commands.handle(self, msg, is_int=kind == "COMMAND_INT")
+            try:
+                result = commands.handle(self, msg, is_int=kind == "COMMAND_INT")
+            except (ValueError, OverflowError):  # NaN or huge where an integer is meant
+                result = commands.DENIED
             self.queue(self.mav.command_ack_encode(
                 msg.command, result, 0, 0, msg.get_srcSystem(), msg.get_srcComponent()))
         elif kind == "SET_MODE":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from sim.copter import CopterAutopilot, CopterConfig, CopterMode
@@ -215,3 +217,31 @@ def test_signing_drops_unsigned_packets() -> None:
     signed.mav.signing.sign_outgoing = True
     signed._rx.signing.secret_key = key
     assert signed.arm() == C.MAV_RESULT_ACCEPTED
+
+
+finite_or_not = st.one_of(st.floats(width=32, allow_nan=True, allow_infinity=True),
+                          st.integers(-70000, 70000).map(float))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([400, 176, 22, 21, 20, 300, 178, 192, 211, 42600, 207, 179, 224, 193,
+                        511, 510, 512, 520, 410, 17, 31000]),
+       st.lists(finite_or_not, min_size=7, max_size=7))
+def test_any_command_arguments_get_an_ack_never_a_crash(command: int, params: list[float]) -> None:
+    gcs = SHARED
+    result = gcs.command(command, *params)
+    assert result in (C.MAV_RESULT_ACCEPTED, C.MAV_RESULT_FAILED, C.MAV_RESULT_DENIED,
+                      C.MAV_RESULT_UNSUPPORTED)
+    gcs.run(0.2)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_never_break_the_copter(data: bytes) -> None:
+    copter = SHARED.copter
+    copter.receive_data(data, SHARED.now_s)
+    copter.receive_datagram(data, SHARED.now_s)
+    assert SHARED.command(C.MAV_CMD_REQUEST_MESSAGE, C.MAVLINK_MSG_ID_HOME_POSITION) == 0
+
+
+SHARED = ready(sysid=1)
