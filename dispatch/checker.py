@@ -14,9 +14,10 @@ arrival times, loads. It checks
 Times: when the plan comes with a schedule (start of service per stop, e.g. from our solver)
 the checker verifies that schedule: each start is no earlier than the arrival derived from the
 previous start, service and travel. Without one (VROOM, PyVRP plans) it uses the earliest
-schedule, which decides time-window feasibility exactly for VRPTW and PDPTW; for DARP an
-earliest schedule may break a ride time that a delayed departure would keep, so DARP plans
-should come with their schedule. A tolerance of 1e-6 absorbs float rounding.
+schedule with the departure delayed by the forward time slack, which decides time-window and
+route-duration feasibility exactly; for DARP such a schedule may still break a ride time that
+a cleverer schedule would keep, so DARP plans should come with their schedule. A tolerance of
+1e-6 absorbs float rounding.
 """
 
 from __future__ import annotations
@@ -116,21 +117,20 @@ def _schedule(
         out.append(f"route {k}: schedule has {len(given)} times for {len(full)} stops")
         given = None
     start_depot = full[0]
-    t = instance.ready[start_depot] if given is None else given[0]
+    if given is None:
+        given = _earliest_with_late_departure(instance, full)
+    t = given[0]
     if t < instance.ready[start_depot] - EPS or t > instance.due[start_depot] + EPS:
         out.append(f"route {k}: departs at {t:.3f} outside the depot window")
     times = [t]
     for pos in range(1, len(full)):
         a, b = full[pos - 1], full[pos]
         arrival = times[-1] + instance.service[a] + instance.dist(a, b)
-        if given is None:
-            begin = max(arrival, instance.ready[b])
-        else:
-            begin = given[pos]
-            if begin < arrival - EPS:
-                out.append(f"route {k}: node {b} served at {begin:.3f} < arrival {arrival:.3f}")
-            if begin < instance.ready[b] - EPS:
-                out.append(f"route {k}: node {b} served at {begin:.3f} < ready {instance.ready[b]}")
+        begin = given[pos]
+        if begin < arrival - EPS:
+            out.append(f"route {k}: node {b} served at {begin:.3f} < arrival {arrival:.3f}")
+        if begin < instance.ready[b] - EPS:
+            out.append(f"route {k}: node {b} served at {begin:.3f} < ready {instance.ready[b]}")
         if begin > instance.due[b] + EPS:
             out.append(f"route {k}: node {b} at {begin:.3f} after due {instance.due[b]}")
         times.append(begin)
@@ -139,6 +139,32 @@ def _schedule(
         if duration > instance.max_route_duration + EPS:
             out.append(f"route {k}: duration {duration:.3f} > limit {instance.max_route_duration}")
     return times
+
+
+def _earliest(instance: Instance, full: list[int], depart: float) -> list[float]:
+    times = [depart]
+    for a, b in pairwise(full):
+        times.append(max(times[-1] + instance.service[a] + instance.dist(a, b), instance.ready[b]))
+    return times
+
+
+def _earliest_with_late_departure(instance: Instance, full: list[int]) -> list[float]:
+    """Earliest service starts, departing as late as waiting allows (forward time slack).
+
+    Leaving later by d delays stop k by max(0, d - W_k), W_k the waiting before k; the largest
+    d that keeps every window is min_k(W_k + due_k - begin_k), capped by the total waiting.
+    This gives the shortest route duration among schedules that serve each stop earliest.
+    """
+    times = _earliest(instance, full, instance.ready[full[0]])
+    waited = 0.0
+    delay = float("inf")
+    for pos in range(1, len(full)):
+        a, b = full[pos - 1], full[pos]
+        arrival = times[pos - 1] + instance.service[a] + instance.dist(a, b)
+        waited += max(0.0, times[pos] - arrival)
+        delay = min(delay, waited + instance.due[b] - times[pos])
+    delay = max(0.0, min(delay, waited, instance.due[full[0]] - times[0]))
+    return _earliest(instance, full, times[0] + delay) if delay > 0 else times
 
 
 def _check_load(instance: Instance, k: int, visits: list[int], out: list[str]) -> None:

@@ -47,7 +47,6 @@ METAHEURISTICS = (
     "SIMULATED_ANNEALING",
     "TABU_SEARCH",
     "GENERIC_TABU_SEARCH",
-    "RUIN_AND_RECREATE",  # OR-Tools iterated local search with SISR ruin + cheapest insertion
 )
 WARM_STARTS = ("none", "pyvrp")
 
@@ -64,7 +63,7 @@ class SolverParams:
         time_limit_s: wall-clock budget in seconds; None for a work-only budget.
         solution_limit: budget in improving solutions found (deterministic); None for no limit.
         first_solution: OR-Tools first solution strategy name.
-        metaheuristic: OR-Tools local search metaheuristic name, or "RUIN_AND_RECREATE".
+        metaheuristic: OR-Tools local search metaheuristic name.
         gls_lambda: guided local search lambda coefficient.
         seed: seed for every random choice we make (warm start, strategy order).
         vehicle_fixed_cost: added to every vehicle's own fixed cost; set it far above any

@@ -92,12 +92,12 @@ def build_model(problem: Problem, params: SolverParams) -> RoutingModel:
     )
     time_dim = routing.GetDimensionOrDie("time")
     depots = problem.depot_nodes()
-    for node_id, node in enumerate(problem.nodes):
+    windows = tightened_windows(problem)
+    for node_id in range(n):
         if node_id in depots:
             continue
-        time_dim.CumulVar(manager.NodeToIndex(node_id)).SetRange(
-            node.tw_early_s, min(node.tw_late_s, horizon)
-        )
+        early, late = windows[node_id]
+        time_dim.CumulVar(manager.NodeToIndex(node_id)).SetRange(early, min(late, horizon))
     for v, spec in enumerate(vehicles):
         start_node, end_node = problem.nodes[spec.start], problem.nodes[spec.end]
         time_dim.CumulVar(routing.Start(v)).SetRange(
@@ -120,6 +120,33 @@ def build_model(problem: Problem, params: SolverParams) -> RoutingModel:
     for node_id in problem.optional_nodes():
         routing.AddDisjunction([manager.NodeToIndex(node_id)], 0)
     return RoutingModel(manager=manager, routing=routing, time_dim=time_dim, problem=problem)
+
+
+def tightened_windows(problem: Problem) -> list[tuple[int, int]]:
+    """Node time windows narrowed by what pairs imply (valid for every feasible plan).
+
+    For a pair p -> d with fastest travel t, service s_p and ride limit L:
+    d cannot start before p's opening + s_p + t, p must start by d's closing - s_p - t, and
+    with a ride limit p cannot start before d's opening - s_p - L and d must start by p's
+    closing + s_p + L. This is the classic DARP window tightening (Cordeau 2006); it lets
+    constructive heuristics and propagation see what the ride limit implies.
+    """
+    windows = [(nd.tw_early_s, nd.tw_late_s) for nd in problem.nodes]
+    fastest = np.minimum.reduce([p.duration_s for p in problem.profiles])
+    for r in problem.requests:
+        if r.pickup is None:
+            continue
+        p, d = r.pickup, r.delivery
+        s_p = problem.nodes[p].service_s
+        t = int(fastest[p, d])
+        (ep, lp), (ed, ld) = windows[p], windows[d]
+        ed = max(ed, ep + s_p + t)
+        lp = min(lp, ld - s_p - t)
+        if r.max_ride_s is not None:
+            ep = max(ep, ed - s_p - r.max_ride_s)
+            ld = min(ld, lp + s_p + r.max_ride_s)
+        windows[p], windows[d] = (ep, max(ep, lp)), (ed, max(ed, ld))
+    return windows
 
 
 def _add_load(problem: Problem, routing: Any) -> None:

@@ -4,9 +4,9 @@ Budgets: `time_limit_s` becomes the OR-Tools time limit; `solution_limit` its so
 In deterministic mode (no time limit) the LNS sub-search time cap is raised far above what a
 sub-search needs, so no result depends on the wall clock.
 
-"RUIN_AND_RECREATE" selects OR-Tools' iterated local search: SISR ruin (slack induction by
-string removals, Christiaens & Vanden Berghe 2020), local cheapest insertion recreate,
-simulated-annealing acceptance, each perturbed solution improved by local search.
+(OR-Tools 9.15's iterated local search with ruin-and-recreate was tried through
+`use_iterated_local_search`; from Python it stopped at the first local optimum on our models,
+so it is not offered.)
 """
 
 from __future__ import annotations
@@ -36,23 +36,8 @@ def search_parameters(params: SolverParams, time_limit_s: float | None = None) -
         sp.solution_limit = params.solution_limit
     sp.log_search = params.log_search
     ls = routing_enums_pb2.LocalSearchMetaheuristic
-    if params.metaheuristic == "RUIN_AND_RECREATE":
-        sp.local_search_metaheuristic = ls.GREEDY_DESCENT
-        sp.use_iterated_local_search = True
-        ils = sp.iterated_local_search_parameters
-        rr = ils.ruin_recreate_parameters
-        del rr.ruin_strategies[:]
-        sisr = rr.ruin_strategies.add().sisr
-        sisr.max_removed_sequence_size = 10
-        sisr.avg_num_removed_visits = 10
-        sisr.bypass_factor = 0.01
-        fss = routing_enums_pb2.FirstSolutionStrategy
-        rr.recreate_strategy.heuristic = fss.LOCAL_CHEAPEST_INSERTION
-        sa = ils.reference_solution_acceptance_strategy.simulated_annealing
-        sa.automatic_temperatures = True
-    else:
-        sp.local_search_metaheuristic = getattr(ls, params.metaheuristic)
-        sp.guided_local_search_lambda_coefficient = params.gls_lambda
+    sp.local_search_metaheuristic = getattr(ls, params.metaheuristic)
+    sp.guided_local_search_lambda_coefficient = params.gls_lambda
     return sp
 
 
