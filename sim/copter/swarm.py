@@ -34,11 +34,15 @@ class SwarmCopter:
 class CopterSwarm:
     """Runs copters under one clock; `run()` until `close()`."""
 
-    def __init__(self, clock: Clock, step_s: float = 0.05) -> None:
+    def __init__(self, clock: Clock, step_s: float = 0.05, slices: int = 1) -> None:
         if not step_s > 0:
             raise ValueError(f"step_s must be positive, got {step_s!r}")
+        if slices < 1:
+            raise ValueError(f"slices must be at least 1, got {slices!r}")
         self.clock = clock
         self.step_s = step_s
+        self.slices = slices
+        self._slice = 0
         self.copters: dict[int, SwarmCopter] = {}
         self._task: asyncio.Task[None] | None = None
         self.steps = 0
@@ -71,18 +75,35 @@ class CopterSwarm:
         self.copters[sysid] = SwarmCopter(sysid, autopilot, server, faults, cut, bound)
         return self.copters[sysid]
 
-    def step(self) -> None:
-        """Advance every copter to the clock's now and send what they have to say."""
+    def step(self, part: int = 0, parts: int = 1) -> None:
+        """Advance copters to the clock's now and send what they have to say.
+
+        With `parts` > 1 only every `parts`-th copter (from `part`) moves: real copters are
+        not synchronised, and a ground station should not get every copter's packets in one
+        burst.
+        """
         now_s = self.clock.now_s()
-        for copter in self.copters.values():
-            copter.autopilot.advance_to(now_s)
-            copter.transport.deliver()
+        for i, copter in enumerate(self.copters.values()):
+            if i % parts == part:
+                copter.autopilot.advance_to(now_s)
+                copter.transport.deliver()
         self.steps += 1
 
     async def run(self) -> None:
+        """Step on a fixed cadence of the clock (a slow step shortens the next sleep).
+
+        Each `step_s` is split into `slices` ticks, each moving one slice of the copters.
+        """
+        tick_s = self.step_s / self.slices
+        next_s = self.clock.now_s()
         while True:
-            self.step()
-            await self.clock.sleep(self.step_s)
+            self.step(self._slice, self.slices)
+            self._slice = (self._slice + 1) % self.slices
+            next_s += tick_s
+            now_s = self.clock.now_s()
+            if next_s < now_s - 10 * tick_s:
+                next_s = now_s  # far behind (overloaded): do not try to catch up in a burst
+            await self.clock.sleep(max(0.0, next_s - now_s))
 
     def start(self) -> None:
         if self._task is None:
