@@ -38,7 +38,7 @@ def set_mode(ap: CopterAutopilot, base_mode: int, custom_mode: int) -> int:
 
 
 def _location(ap: CopterAutopilot, msg: Any, is_int: bool) -> tuple[float, float, float] | None:
-    """(north_m, east_m, up_m) of a command's x/y/z; None when x and y are absent (NaN / 0)."""
+    """(north_m, east_m, up_m) of a command's x/y/z; None when absent (NaN, 0) or invalid."""
     fc = ap.fc
     if is_int:
         if msg.x == 0 and msg.y == 0:
@@ -48,7 +48,11 @@ def _location(ap: CopterAutopilot, msg: Any, is_int: bool) -> tuple[float, float
         lat, lon, frame = msg.param5, msg.param6, int(C.MAV_FRAME_GLOBAL_RELATIVE_ALT)
         if not (math.isfinite(lat) and math.isfinite(lon)) or (lat == 0 and lon == 0):
             return None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        return None
     alt = msg.z if is_int else msg.param7
+    if math.isfinite(alt) and abs(alt) > 100_000.0:
+        return None
     north_m, east_m = fc.frame.to_ne_m(lat, lon)
     if not math.isfinite(alt):
         up_m = fc.body.up_m

@@ -82,7 +82,7 @@ def sys_status(mav: Any, fc: FlightController) -> Any:
     batt = fc.battery
     return mav.sys_status_encode(
         SENSORS | C.MAV_SYS_STATUS_GEOFENCE, enabled, health, 250, round(batt.voltage_v * 1000),
-        round(batt.current_a * 100), batt.remaining_pct, 0, 0, 0, 0, 0, 0)
+        min(round(batt.current_a * 100), 32767), batt.remaining_pct, 0, 0, 0, 0, 0, 0)
 
 
 def gps_raw_int(mav: Any, fc: FlightController) -> Any:
@@ -129,7 +129,7 @@ def battery_status(mav: Any, fc: FlightController) -> Any:
         remaining_s = int(batt.remaining_mah / (batt.current_a * 1000.0) * 3600.0)
     return mav.battery_status_encode(
         0, C.MAV_BATTERY_FUNCTION_ALL, C.MAV_BATTERY_TYPE_LION, 32767, voltages,
-        round(batt.current_a * 100), round(batt.used_mah), round(batt.used_wh * 36.0),
+        min(round(batt.current_a * 100), 32767), round(batt.used_mah), round(batt.used_wh * 36.0),
         batt.remaining_pct, remaining_s, charge)
 
 
