@@ -233,7 +233,12 @@ class CopterAutopilot:
             self.queue(self.mav.command_ack_encode(
                 msg.command, result, 0, 0, msg.get_srcSystem(), msg.get_srcComponent()))
         elif kind == "SET_MODE":
-            commands.set_mode(self, msg.base_mode, msg.custom_mode)
+            # ArduPilot acknowledges SET_MODE (a message, not a command) with a COMMAND_ACK
+            # whose command field is the message id, 11
+            result = commands.set_mode(self, msg.base_mode, msg.custom_mode)
+            self.queue(self.mav.command_ack_encode(
+                C.MAVLINK_MSG_ID_SET_MODE, result, 0, 0, msg.get_srcSystem(),
+                msg.get_srcComponent()))
         elif kind == "MISSION_COUNT":
             self._queue_all(self.missions.on_count(msg, now_s))
         elif kind in ("MISSION_ITEM_INT", "MISSION_ITEM"):

@@ -106,6 +106,8 @@ def test_unknown_command_is_unsupported_and_set_mode_message_works() -> None:
     gcs = ready()
     assert gcs.command(31010) == C.MAV_RESULT_UNSUPPORTED
     gcs.send(gcs.mav.set_mode_encode(1, C.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED, CopterMode.LOITER))
+    ack = gcs.last("COMMAND_ACK")
+    assert (ack.command, ack.result) == (C.MAVLINK_MSG_ID_SET_MODE, C.MAV_RESULT_ACCEPTED)
     gcs.run(1.1)
     assert gcs.last("HEARTBEAT").custom_mode == CopterMode.LOITER
 
