@@ -23,7 +23,13 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from sim.copter import commands, telemetry
 from sim.copter.flight import CopterConfig, FlightController
-from sim.copter.mission_items import FENCE, MISSION, MissionItem
+from sim.copter.mission_items import (
+    FENCE,
+    MISSION,
+    ItemRejectedError,
+    MissionItem,
+    item_from_message,
+)
 from sim.copter.mission_protocol import MissionProtocolServer
 from sim.copter.params import ParamError
 
@@ -241,6 +247,8 @@ class CopterAutopilot:
                 msg.get_srcComponent()))
         elif kind == "MISSION_COUNT":
             self._queue_all(self.missions.on_count(msg, now_s))
+        elif kind in ("MISSION_ITEM_INT", "MISSION_ITEM") and msg.current == 2:
+            self._guided_item(msg)
         elif kind in ("MISSION_ITEM_INT", "MISSION_ITEM"):
             self._queue_all(self.missions.on_item(msg, now_s))
         elif kind == "MISSION_REQUEST_LIST":
@@ -318,6 +326,23 @@ class CopterAutopilot:
         else:
             up_m = fc.home_up_m + msg.alt
         fc.guided_goto(north_m, east_m, up_m)
+
+    def _guided_item(self, msg: Any) -> None:
+        """Legacy "fly here" in GUIDED: a mission item with current == 2 (MAVProxy's guided)."""
+        fc = self.fc
+        result = C.MAV_MISSION_ERROR
+        try:
+            item = item_from_message(msg, MISSION)
+        except ItemRejectedError as exc:
+            result = exc.result
+        else:
+            if item.has_position:
+                north_m, east_m = fc.frame.to_ne_m(item.lat_deg, item.lon_deg)
+                up_m = fc.mission._up_m(item)
+                if fc.guided_goto(north_m, east_m, up_m):
+                    result = C.MAV_MISSION_ACCEPTED
+        self.queue(self.mav.mission_ack_encode(msg.get_srcSystem(), msg.get_srcComponent(),
+                                               result, MISSION))
 
     # -- mission storage callbacks ---------------------------------------------------------
     def _home_item(self) -> MissionItem:

@@ -146,6 +146,20 @@ def test_reposition_in_guided_flies_there() -> None:
     assert pos.relative_alt == pytest.approx(20_000, abs=500)
 
 
+def test_legacy_guided_item_with_current_2_flies_there() -> None:
+    gcs = ready()
+    gcs.set_mode(CopterMode.GUIDED)
+    gcs.arm()
+    gcs.command(TAKEOFF, 0, 0, 0, 0, 0, 0, 10)
+    gcs.run(6.0)
+    gcs.send(gcs.mav.mission_item_int_encode(
+        1, 1, 0, C.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT, C.MAV_CMD_NAV_WAYPOINT, 2, 1, 0, 0, 0, 0,
+        356482000, 1400350000, 12.0))
+    assert gcs.last("MISSION_ACK").type == C.MAV_MISSION_ACCEPTED
+    gcs.run(20.0)
+    assert gcs.last("GLOBAL_POSITION_INT").lat == pytest.approx(356482000, abs=30)
+
+
 def test_set_message_interval_and_request_data_stream_set_rates() -> None:
     gcs = ready()
     interval = C.MAV_CMD_SET_MESSAGE_INTERVAL
