@@ -65,10 +65,17 @@ class RandomLoss:
 
 
 class LinkFaults:
-    """All faults on one link; a packet passes when every fault lets it."""
+    """All faults on one link; a packet passes when every fault lets it.
 
-    def __init__(self, *faults: LinkFault) -> None:
+    `delay_s` adds one-way latency (simulated seconds) in both directions: the transports
+    hold packets until it has passed.
+    """
+
+    def __init__(self, *faults: LinkFault, delay_s: float = 0.0) -> None:
+        if not delay_s >= 0.0:
+            raise ValueError(f"delay_s must be >= 0, got {delay_s!r}")
         self.faults = list(faults)
+        self.delay_s = delay_s
 
     def add(self, fault: LinkFault) -> None:
         self.faults.append(fault)

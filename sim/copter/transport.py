@@ -50,6 +50,8 @@ class CopterUdpLink:
         self._protocol: _UdpProtocol | None = None
         self.datagrams_in = 0
         self.datagrams_out = 0
+        self._inbound: list[tuple[float, bytes]] = []  # held back by faults.delay_s
+        self._outbound: list[tuple[float, bytes]] = []
 
     async def open(self, local_port: int = 0, host: str = LOOPBACK) -> int:
         """Bind the socket; returns the local port."""
@@ -68,18 +70,30 @@ class CopterUdpLink:
         if not self.faults.passes("up", data):
             return
         self.datagrams_in += 1
-        self.autopilot.receive_datagram(data, self._now_s())
+        now_s = self._now_s()
+        if self.faults.delay_s > 0:
+            self._inbound.append((now_s + self.faults.delay_s, data))
+        else:
+            self.autopilot.receive_datagram(data, now_s)
 
     def deliver(self) -> None:
-        """Send what the copter has queued (dropped through the faults)."""
-        packets = self.autopilot.packets_to_send()
+        """Send what the copter has queued (through the faults); feed delayed input."""
+        now_s = self._now_s()
+        while self._inbound and self._inbound[0][0] <= now_s:
+            self.autopilot.receive_datagram(self._inbound.pop(0)[1], now_s)
+        delay_s = self.faults.delay_s
+        ready = [p for p in self.autopilot.packets_to_send() if self.faults.passes("down", p)]
+        if delay_s > 0:
+            self._outbound.extend((now_s + delay_s, p) for p in ready)
+            ready = []
+            while self._outbound and self._outbound[0][0] <= now_s:
+                ready.append(self._outbound.pop(0)[1])
         transport = self._protocol.transport if self._protocol else None
         if transport is None or transport.is_closing():
             return
-        for packet in packets:
-            if self.faults.passes("down", packet):
-                transport.sendto(packet, self.gcs_addr)
-                self.datagrams_out += 1
+        for packet in ready:
+            transport.sendto(packet, self.gcs_addr)
+            self.datagrams_out += 1
 
     def close(self) -> None:
         if self._protocol is not None and self._protocol.transport is not None:

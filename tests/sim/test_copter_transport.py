@@ -78,6 +78,24 @@ async def test_a_cut_link_goes_silent_and_recovers() -> None:
         transport.close()
 
 
+async def test_latency_delays_both_directions() -> None:
+    loop = asyncio.get_running_loop()
+    transport, gcs = await loop.create_datagram_endpoint(_Gcs, local_addr=("127.0.0.1", 0))
+    clock = VirtualClock()
+    swarm = CopterSwarm(clock)
+    try:
+        copter = await swarm.add_udp(6, transport.get_extra_info("sockname"))
+        copter.faults.delay_s = 0.5
+        swarm.step()
+        await asyncio.sleep(0.01)
+        assert gcs.received == []  # the boot heartbeat is still in flight
+        await pump(swarm, clock, 0.6)
+        assert any(m.get_type() == "HEARTBEAT" for m, _ in gcs.received)  # type: ignore[attr-defined]
+    finally:
+        await swarm.close()
+        transport.close()
+
+
 def test_random_loss_is_seeded_and_directional() -> None:
     a, b = RandomLoss(0.3, seed=4), RandomLoss(0.3, seed=4)
     pattern_a = [a.passes("down", b"x") for _ in range(200)]
