@@ -174,8 +174,12 @@ class FlightController:
         arm_volt = self.params["BATT_ARM_VOLT"]
         if arm_volt > 0 and self.battery.voltage_v < arm_volt:
             reasons.append("PreArm: Battery 1 below minimum arming voltage")
-        if self.battery_failsafe or self.battery.remaining_mah < self.params["BATT_LOW_MAH"]:
+        if self.battery_failsafe:
+            reasons.append("PreArm: Battery failsafe on")
+        elif self.battery.remaining_mah < self.params["BATT_LOW_MAH"]:
             reasons.append("PreArm: Battery 1 low")
+        if self.gcs_failsafe:
+            reasons.append("PreArm: GCS failsafe on")
         if self.params["FENCE_ENABLE"] and self.has_position and self.current_breach():
             reasons.append("PreArm: vehicle outside fence")
         return reasons

@@ -90,7 +90,7 @@ def test_low_battery_refuses_arming() -> None:
     gcs.run(3.0)
     gcs.set_mode(CopterMode.GUIDED)
     assert gcs.arm() == C.MAV_RESULT_FAILED
-    assert "PreArm: Battery 1 low" in gcs.texts()
+    assert "PreArm: Battery failsafe on" in gcs.texts()
 
 
 def test_fence_breach_triggers_rtl_and_outside_fence_refuses_arming() -> None:
