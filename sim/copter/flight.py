@@ -333,7 +333,7 @@ class FlightController:
         speed = target.speed_m_s or self.wp_speed_m_s()
         return self.body.velocity_towards(target.north_m, target.east_m, target.up_m, speed,
                                           self.config.limits, self.climb_m_s(),
-                                          self.descent_m_s())
+                                          self.descent_m_s(), target.pass_speed_m_s)
 
     def _land_speed_m_s(self) -> float:
         if self.relative_alt_m > self.params["LAND_ALT_LOW"] / 100.0:

@@ -17,7 +17,7 @@ are converted, terrain frames are taken above the (flat) ground.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
@@ -50,6 +50,7 @@ class NavTarget:
     speed_m_s: float | None = None
     takeoff: bool = False
     land: bool = False
+    pass_speed_m_s: float = 0.0  # fly through at this speed rather than stop
 
 
 class MissionRunner:
@@ -205,7 +206,8 @@ class MissionRunner:
             self._target = NavTarget(here_n, here_e, here_up)
             self._arrived_at_s = fc.now_s
         else:
-            self._target = NavTarget(north_m, east_m, up_m, speed_m_s=self.speed_m_s)
+            self._target = NavTarget(north_m, east_m, up_m, speed_m_s=self.speed_m_s,
+                                     pass_speed_m_s=self._corner_speed_m_s(item, north_m, east_m))
         self._do_queue = []
         index = item.seq + 1
         while index < len(self.items) and self.items[index].command not in NAV_COMMANDS:
@@ -214,6 +216,33 @@ class MissionRunner:
             self._do_queue.append(self.items[index])
             index += 1
         self._run_do_commands()
+
+    def _corner_speed_m_s(self, item: MissionItem, north_m: float, east_m: float) -> float:
+        """Speed to pass a waypoint without a hold on to the next one (0: stop there).
+
+        ArduPilot flies through such waypoints along a curve; here the copter keeps
+        (1 + cos(turn)) / 2 of its speed: all of it straight on, half at a right angle.
+        """
+        fc = self.fc
+        if item.command not in (C.MAV_CMD_NAV_WAYPOINT, C.MAV_CMD_NAV_SPLINE_WAYPOINT) or (
+            item.param1 > 0
+        ):
+            return 0.0
+        index = self._next_nav_index(item.seq + 1, count_jumps=False)
+        if index is None:
+            return 0.0
+        nxt = self.items[index]
+        if nxt.command not in (C.MAV_CMD_NAV_WAYPOINT, C.MAV_CMD_NAV_SPLINE_WAYPOINT,
+                               C.MAV_CMD_NAV_LOITER_TIME) or not nxt.has_position:
+            return 0.0
+        next_n, next_e = fc.frame.to_ne_m(nxt.lat_deg, nxt.lon_deg)
+        in_n, in_e = north_m - fc.body.north_m, east_m - fc.body.east_m
+        out_n, out_e = next_n - north_m, next_e - east_m
+        norm = math.hypot(in_n, in_e) * math.hypot(out_n, out_e)
+        if norm < 1e-6:
+            return 0.0
+        cos_turn = (in_n * out_n + in_e * out_e) / norm
+        return (self.speed_m_s or fc.wp_speed_m_s()) * (1.0 + cos_turn) / 2.0
 
     def _up_m(self, item: MissionItem) -> float:
         if item.frame in AMSL_FRAMES:
@@ -319,9 +348,7 @@ class MissionRunner:
         if cmd == C.MAV_CMD_DO_CHANGE_SPEED and item.param2 > 0:
             self.speed_m_s = min(item.param2, fc.config.limits.max_airspeed_m_s)
             if self._target is not None:
-                t = self._target
-                self._target = NavTarget(t.north_m, t.east_m, t.up_m, self.speed_m_s, t.takeoff,
-                                         t.land)
+                self._target = replace(self._target, speed_m_s=self.speed_m_s)
         elif cmd == C.MAV_CMD_CONDITION_DELAY:
             self._do_blocked_until_s = fc.now_s + max(item.param1, 0.0)
         elif cmd == C.MAV_CMD_DO_GRIPPER and int(item.param2) == C.GRIPPER_ACTION_RELEASE:

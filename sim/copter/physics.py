@@ -50,8 +50,11 @@ class KinematicLimits:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
 
 
-def _approach_speed_m_s(dist_m: float, speed_m_s: float, accel_m_s2: float) -> float:
-    return min(speed_m_s, math.sqrt(2.0 * accel_m_s2 * max(dist_m, 0.0)))
+def _approach_speed_m_s(dist_m: float, speed_m_s: float, accel_m_s2: float,
+                        pass_speed_m_s: float = 0.0) -> float:
+    """Fastest speed from which the copter can slow to `pass_speed_m_s` within `dist_m`."""
+    return min(speed_m_s,
+               math.sqrt(pass_speed_m_s**2 + 2.0 * accel_m_s2 * max(dist_m, 0.0)))
 
 
 @dataclass(slots=True)
@@ -83,16 +86,19 @@ class CopterBody:
         limits: KinematicLimits,
         climb_m_s: float,
         descent_m_s: float,
+        pass_speed_m_s: float = 0.0,
     ) -> tuple[float, float, float]:
-        """Desired ground velocity to reach a target and stop there.
+        """Desired ground velocity to reach a target and stop there (or pass it).
 
         Horizontal and vertical channels are independent (ArduPilot's position controller
-        treats them so), each slowing down on approach within its acceleration limit.
+        treats them so), each slowing down on approach within its acceleration limit; a
+        waypoint flown through is reached at `pass_speed_m_s` instead of a stop.
         """
         dn, de = north_m - self.north_m, east_m - self.east_m
         dist_m = math.hypot(dn, de)
         if dist_m > 1e-6:
-            v = _approach_speed_m_s(dist_m, speed_m_s, limits.horiz_accel_m_s2)
+            v = _approach_speed_m_s(dist_m, speed_m_s, limits.horiz_accel_m_s2,
+                                    min(pass_speed_m_s, speed_m_s))
             vn, ve = dn / dist_m * v, de / dist_m * v
         else:
             vn = ve = 0.0

@@ -201,3 +201,24 @@ def test_do_jump_repeats_and_winch_releases_after_lowering() -> None:
     events = gcs.copter.fc.mission.payload_events
     assert events and events[0][1] == "winch"
     assert not gcs.copter.fc.armed
+
+
+def test_waypoints_without_hold_are_flown_through_and_with_hold_stopped_at() -> None:
+    def speed_at_middle(hold_s: float) -> float:
+        gcs = ready()
+        mission = [HOME_ITEM, wp(C.MAV_CMD_NAV_TAKEOFF, alt=10),
+                   wp(C.MAV_CMD_NAV_WAYPOINT, at(0, 0), 10),
+                   wp(C.MAV_CMD_NAV_WAYPOINT, at(100, 0), 10, p1=hold_s),
+                   wp(C.MAV_CMD_NAV_WAYPOINT, at(200, 0), 10)]
+        gcs.upload(mission)
+        gcs.set_mode(CopterMode.GUIDED)
+        gcs.arm()
+        gcs.command(C.MAV_CMD_MISSION_START)
+        fc = gcs.copter.fc
+        while 3 not in gcs.copter.reached_log:
+            gcs.run(0.1)
+            assert gcs.now_s < 200
+        return fc.body.ground_speed_m_s
+
+    assert speed_at_middle(0.0) > 8.0  # straight on at WPNAV_SPEED 10 m/s
+    assert speed_at_middle(2.0) < 0.5
