@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -35,7 +36,7 @@ from mavsdk.asyncio.plugins.geofence import (  # noqa: E402
 )
 from mavsdk.asyncio.plugins.mission_raw import MissionItem, MissionRawAsync  # noqa: E402
 from mavsdk.asyncio.plugins.param import ParamAsync  # noqa: E402
-from mavsdk.asyncio.plugins.telemetry import FlightMode, TelemetryAsync  # noqa: E402
+from mavsdk.asyncio.plugins.telemetry import FlightMode, LandedState, TelemetryAsync  # noqa: E402
 
 C = mavlink
 HOME = (35.6480, 140.0350)
@@ -124,5 +125,41 @@ async def test_mavsdk_flies_a_mission_with_a_fence_then_rtl() -> None:
             assert position.latitude_deg == pytest.approx(HOME[0], abs=2e-6)  # type: ignore[attr-defined]
             assert position.relative_altitude_m == pytest.approx(0.0, abs=0.2)  # type: ignore[attr-defined]
             assert fc.fence_breach_count == 0
+    finally:
+        await swarm.close()
+
+
+async def test_mavsdk_over_udp_takes_off_goes_somewhere_and_lands() -> None:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    gcs_port = probe.getsockname()[1]
+    probe.close()  # MAVSDK binds it next
+    swarm = CopterSwarm(ScaledClock(10.0), step_s=0.1)
+    config = mavsdk.Configuration.create_with_component_type(mavsdk.ComponentType.GROUND_STATION)
+    try:
+        async with mavsdk.Mavsdk(config) as sdk:
+            await sdk.add_any_connection(f"udpin://127.0.0.1:{gcs_port}")
+            copter = await swarm.add_udp(9, ("127.0.0.1", gcs_port),
+                                         CopterConfig(params={"LAND_SPEED": 150}))
+            swarm.start()
+            system = await sdk.first_autopilot(timeout_s=20.0)
+            assert system is not None and await system.get_system_id() == 9
+            telemetry = TelemetryAsync(system)
+            await first(telemetry.subscribe_health(), lambda h: h.is_armable, 30.0)
+            action = ActionAsync(system)
+            await action.arm()
+            await action.set_takeoff_altitude(10.0)
+            await action.takeoff()
+            await first(telemetry.subscribe_position(), lambda p: p.relative_altitude_m > 9.0, 30.0)
+            target = at(40.0, 30.0)
+            await action.goto_location(target[0], target[1], 5.0 + 12.0, math.nan)
+            await first(telemetry.subscribe_position(),
+                        lambda p: abs(p.latitude_deg - target[0]) < 3e-6
+                        and abs(p.longitude_deg - target[1]) < 3e-6, 40.0)
+            assert copter.autopilot.fc.mode == CopterMode.GUIDED
+            await action.land()
+            await first(telemetry.subscribe_landed_state(),
+                        lambda s: s == LandedState.ON_GROUND, 40.0)
+            await first(telemetry.subscribe_armed(), lambda armed: not armed, 20.0)
     finally:
         await swarm.close()
