@@ -6,7 +6,8 @@
 
 Copters get system ids `--sysid`, `--sysid`+1, ...; their homes are spread `--spacing-m`
 metres apart eastwards from `--home LAT,LON,ALT_AMSL`. `--param NAME=VALUE` sets an ArduPilot
-parameter on every copter (e.g. FS_GCS_ENABLE=1).
+parameter on every copter (e.g. FS_GCS_ENABLE=1); `--signing-key HEX` makes them sign and
+require MAVLink 2 signatures.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ def _param(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}") from None
 
 
+def _key(text: str) -> bytes:
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise argparse.ArgumentTypeError("expected 64 hex digits (a 32-byte key)")
+    return key
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m sim.copter",
                                      description="Run simulated ArduPilot copters.")
@@ -54,6 +65,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wind", default="0,0", help="SPEED_M_S,FROM_DEG")
     parser.add_argument("--payload-kg", type=float, default=0.0)
     parser.add_argument("--param", type=_param, action="append", default=[])
+    parser.add_argument("--signing-key", type=_key, default=None,
+                        help="MAVLink 2 signing secret, 64 hex digits (same for every copter)")
     parser.add_argument("--request-int", action="store_true",
                         help="ask for mission items with MISSION_REQUEST_INT")
     args = parser.parse_args(argv)
@@ -75,13 +88,14 @@ async def run(args: argparse.Namespace) -> None:
             wind=Wind.from_direction(wind_speed, wind_from), params=dict(args.param))
         sysid = args.sysid + i
         if args.udp is not None:
-            copter = await swarm.add_udp(sysid, args.udp, config, request_int=args.request_int)
+            copter = await swarm.add_udp(sysid, args.udp, config, request_int=args.request_int,
+                                         signing_key=args.signing_key)
             print(f"copter sysid {sysid}: udp 127.0.0.1:{copter.port} -> "
                   f"{args.udp[0]}:{args.udp[1]}", flush=True)
         else:
             port = args.tcp + 10 * i if args.tcp else 0
-            copter = await swarm.add_tcp(sysid, port, config,
-                                         request_int=args.request_int)
+            copter = await swarm.add_tcp(sysid, port, config, request_int=args.request_int,
+                                         signing_key=args.signing_key)
             print(f"copter sysid {sysid}: tcp listening on 127.0.0.1:{copter.port}", flush=True)
     swarm.start()
     try:

@@ -15,11 +15,13 @@ def test_bad_arguments_are_refused() -> None:
     for argv in (["--count", "3"], ["--udp", "nowhere", "--count", "1"],
                  ["--udp", "127.0.0.1:1", "--count", "0"],
                  ["--udp", "127.0.0.1:1", "--count", "5", "--sysid", "253"],
-                 ["--udp", "127.0.0.1:1", "--param", "FS_GCS_ENABLE"]):
+                 ["--udp", "127.0.0.1:1", "--param", "FS_GCS_ENABLE"],
+                 ["--udp", "127.0.0.1:1", "--signing-key", "abcd"]):
         with pytest.raises(SystemExit):
             parse_args(argv)
     args = parse_args(["--udp", "127.0.0.1:14550", "--param", "fs_gcs_enable=1"])
     assert args.param == [("FS_GCS_ENABLE", 1.0)] and args.udp == ("127.0.0.1", 14550)
+    assert parse_args(["--tcp", "5760", "--signing-key", "ab" * 32]).signing_key == b"\xab" * 32
 
 
 async def test_the_command_runs_copters_that_reach_the_ground_station() -> None:
