@@ -58,6 +58,7 @@ class Subscription:
         self.closed_reason: str | None = None
         self._queue: deque[Payload] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._closed_event = asyncio.Event()
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -84,7 +85,12 @@ class Subscription:
         if self.closed_reason is None:
             self.closed_reason = reason
             self._queue.clear()
+            self._closed_event.set()
             self._wake()
+
+    async def wait_closed(self) -> None:
+        """Return once the subscription is closed."""
+        await self._closed_event.wait()
 
     def get_nowait(self) -> Payload | None:
         """The next payload, or None if the queue is empty."""
@@ -173,15 +179,38 @@ class _Sender(Protocol):
 
     async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
+    async def wait_closed(self) -> None: ...
 
-async def serve_websocket(ws: _Sender, sub: Subscription) -> None:
+
+async def serve_websocket(ws: _Sender, sub: Subscription, close_timeout_s: float = 2.0) -> None:
     """Send `sub`'s payloads to websocket `ws` until either ends (run one task per client).
 
-    If the overflow policy closed the subscription, the websocket is closed with
-    `SLOW_CONSUMER_CLOSE_CODE` and the reason. A websocket error ends the loop; the caller
-    unsubscribes.
+    If the overflow policy closes the subscription, a send stuck on a client that stopped reading
+    is abandoned and the websocket is closed with `SLOW_CONSUMER_CLOSE_CODE` and the reason; if
+    the close cannot be written within `close_timeout_s`, the TCP connection is aborted. A
+    websocket error ends the loop; the caller unsubscribes.
     """
+    tasks = (
+        asyncio.create_task(_pump(ws, sub)),
+        asyncio.create_task(sub.wait_closed()),
+        asyncio.create_task(ws.wait_closed()),  # the client left while nothing was published
+    )
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if sub.closed_reason:
+        try:
+            async with asyncio.timeout(close_timeout_s):
+                await ws.close(SLOW_CONSUMER_CLOSE_CODE, sub.closed_reason[:120])
+        except TimeoutError:  # the client reads nothing, not even the close frame
+            transport = getattr(ws, "transport", None)
+            if transport is not None:
+                transport.abort()
+
+
+async def _pump(ws: _Sender, sub: Subscription) -> None:
     async for payload in sub:
         await ws.send(payload)
-    if sub.closed_reason:
-        await ws.close(SLOW_CONSUMER_CLOSE_CODE, sub.closed_reason[:120])
