@@ -359,5 +359,7 @@ class CopterAutopilot:
             fc.params.set_internal("MIS_TOTAL", len(items))
         elif mission_type == FENCE:
             fc.set_fence_items(items)
+        else:  # rally points: where RTL may go instead of home
+            fc.rally_ne_m = [fc.frame.to_ne_m(i.lat_deg, i.lon_deg) for i in items]
             fc.params.set_internal("FENCE_TOTAL", len(items))
 

@@ -13,6 +13,7 @@ or LAND per FS_GCS_ENABLE, BATT_FS_LOW_ACT / BATT_FS_CRT_ACT and FENCE_ACTION.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -88,6 +89,8 @@ class FlightController:
         self._landed_since_s: float | None = None
         self._last_prearm_report_s = now_s
         self._rtl_stage = ""
+        self._rtl_dest_ne_m = (0.0, 0.0)
+        self.rally_ne_m: list[tuple[float, float]] = []
         self._stage_until_s = 0.0
         self.mission = MissionRunner(self)
         self.on_mode_change: Callable[[CopterMode], None] | None = None
@@ -248,7 +251,7 @@ class FlightController:
             self.target = None if self.land_complete else self._stopping_point(here)
             self.guided_speed_m_s = None
         elif self.mode in (CopterMode.RTL, CopterMode.SMART_RTL):
-            self._rtl_stage = "climb"
+            self.start_rtl()
         elif self.mode == CopterMode.AUTO:
             if int(self.params["AUTO_OPTIONS"]) & 2:
                 self.auto_armed = True
@@ -344,10 +347,17 @@ class FlightController:
     def land_target(self, north_m: float, east_m: float) -> NavTarget:
         return NavTarget(north_m, east_m, 0.0, land=True)
 
+    def start_rtl(self) -> None:
+        """Begin a return: to home or the nearest rally point (ArduPilot, RALLY_INCL_HOME=1)."""
+        self._rtl_stage = "climb"
+        here = (self.body.north_m, self.body.east_m)
+        self._rtl_dest_ne_m = min([self.home_ne_m, *self.rally_ne_m],
+                                  key=lambda p: math.dist(p, here))
+
     def _rtl_target(self) -> NavTarget | None:
         if self.land_complete:
             return None
-        home_n, home_e = self.home_ne_m
+        home_n, home_e = self._rtl_dest_ne_m
         rtl_alt_m = self.home_up_m + self.params["RTL_ALT"] / 100.0
         if self.params["FENCE_ENABLE"] and int(self.params["FENCE_TYPE"]) & 1:
             rtl_alt_m = min(rtl_alt_m, self.home_up_m + self.params["FENCE_ALT_MAX"] - 2.0)

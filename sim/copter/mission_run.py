@@ -201,7 +201,7 @@ class MissionRunner:
         elif cmd in (C.MAV_CMD_NAV_LAND, C.MAV_CMD_NAV_RETURN_TO_LAUNCH):
             self._target = NavTarget(north_m, east_m, here_up, speed_m_s=self.speed_m_s)
             if cmd == C.MAV_CMD_NAV_RETURN_TO_LAUNCH:
-                fc._rtl_stage = "climb"
+                fc.start_rtl()
         elif cmd == C.MAV_CMD_NAV_DELAY:
             self._target = NavTarget(here_n, here_e, here_up)
             self._arrived_at_s = fc.now_s

@@ -126,3 +126,20 @@ def test_exclusion_zone_around_the_copter_blocks_arming() -> None:
     gcs.set_mode(CopterMode.GUIDED)
     assert gcs.arm() == C.MAV_RESULT_FAILED
     assert "PreArm: vehicle outside fence" in gcs.texts()
+
+
+def test_rtl_goes_to_the_nearest_rally_point() -> None:
+    gcs = airborne(alt_m=10.0)
+    rally = (HOME[0] + 150.0 / 110_940.0, HOME[1])
+    gcs.send(gcs.mav.mission_count_encode(1, 1, 1, C.MAV_MISSION_TYPE_RALLY))
+    gcs.send(gcs.mav.mission_item_int_encode(
+        1, 1, 0, C.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT, C.MAV_CMD_NAV_RALLY_POINT, 0, 1, 0, 0, 0,
+        0, round(rally[0] * 1e7), round(rally[1] * 1e7), 15.0, C.MAV_MISSION_TYPE_RALLY))
+    assert gcs.last("MISSION_ACK").type == C.MAV_MISSION_ACCEPTED
+    goto(gcs, 120.0, 10.0)
+    gcs.run(25.0)
+    assert gcs.command(C.MAV_CMD_NAV_RETURN_TO_LAUNCH) == C.MAV_RESULT_ACCEPTED
+    gcs.run(60.0)
+    fc = gcs.copter.fc
+    assert not fc.armed
+    assert math.hypot(fc.body.north_m - 150.0, fc.body.east_m) < 1.0
