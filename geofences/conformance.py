@@ -1,0 +1,174 @@
+"""Conformance: every place where a flight path breaks an airspace rule, and by how much.
+
+A path is a sequence of (lat, lon, alt AMSL) points, from a mission, a plan or telemetry. It is
+densified (every `sample_m`) and each sample is tested against the volumes that can matter (an
+STR-tree query first, exact tests after). Entering a `no_fly` band, or coming closer than the
+clearance to an `obstacle` below its top, is a violation; crossing a `permission_required`
+volume is reported separately as a rule touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely.strtree import STRtree
+
+from geofences.frame import to_local_arrays, to_wgs84
+from geofences.volumes import Airspace, RuleKind, Volume
+
+PathPoint = tuple[float, float, float]  # lat_deg, lon_deg, alt_amsl_m
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One contiguous stretch of a path inside a volume it may not enter."""
+
+    volume_id: str
+    volume_name: str
+    kind: str
+    lat_deg: float  # the deepest point of the stretch
+    lon_deg: float
+    alt_amsl_m: float
+    vertical_m: float  # how far inside the altitude band (above the floor / below the top)
+    horizontal_m: float  # how far inside the footprint (or inside the clearance)
+    segment: int  # index of the path segment where the stretch starts
+
+    def describe(self) -> str:
+        return (
+            f"{self.kind} {self.volume_id} ({self.volume_name}) "
+            f"at {self.lat_deg:.5f},{self.lon_deg:.5f} "
+            f"alt {self.alt_amsl_m:.0f} m: {self.horizontal_m:.0f} m inside horizontally, "
+            f"{self.vertical_m:.0f} m inside the altitude band"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "volume": self.volume_id,
+            "name": self.volume_name,
+            "kind": self.kind,
+            "lat_deg": round(self.lat_deg, 6),
+            "lon_deg": round(self.lon_deg, 6),
+            "alt_amsl_m": round(self.alt_amsl_m, 1),
+            "vertical_m": round(self.vertical_m, 1),
+            "horizontal_m": round(self.horizontal_m, 1),
+            "segment": self.segment,
+        }
+
+
+class ConformanceChecker:
+    """Checks paths against one airspace; build once, check many paths."""
+
+    def __init__(self, airspace: Airspace, clearance_m: float = 30.0) -> None:
+        self.airspace = airspace
+        self.clearance_m = clearance_m
+        self._volumes = [v for v in airspace if v.kind is not RuleKind.PREFERRED]
+        self._tree = STRtree([v.local for v in self._volumes])
+
+    @cached_property
+    def _obstacle_zone(self) -> dict[str, shapely.Geometry]:
+        return {
+            v.id: v.local.buffer(self.clearance_m)
+            for v in self._volumes
+            if v.kind is RuleKind.OBSTACLE
+        }
+
+    def densify(
+        self, path: Sequence[PathPoint], sample_m: float
+    ) -> tuple[npt.NDArray[np.float64], ...]:
+        """Local x, y, alt and segment index of samples along the path."""
+        pts = np.asarray(path, dtype=float).reshape(-1, 3)
+        x, y = to_local_arrays(pts[:, 0], pts[:, 1])
+        xs, ys, zs, seg = [x[:1]], [y[:1]], [pts[:1, 2]], [np.zeros(1)]
+        for i in range(len(pts) - 1):
+            d = float(np.hypot(x[i + 1] - x[i], y[i + 1] - y[i]))
+            n = max(1, int(np.ceil(max(d, abs(pts[i + 1, 2] - pts[i, 2])) / sample_m)))
+            t = np.arange(1, n + 1) / n
+            xs.append(x[i] + (x[i + 1] - x[i]) * t)
+            ys.append(y[i] + (y[i + 1] - y[i]) * t)
+            zs.append(pts[i, 2] + (pts[i + 1, 2] - pts[i, 2]) * t)
+            seg.append(np.full(n, i, dtype=float))
+        return np.concatenate(xs), np.concatenate(ys), np.concatenate(zs), np.concatenate(seg)
+
+    def check(
+        self, path: Sequence[PathPoint], sample_m: float = 10.0
+    ) -> tuple[list[Violation], list[str]]:
+        """(violations, ids of permission-required volumes the path crosses)."""
+        if len(path) == 0:
+            return [], []
+        x, y, z, seg = self.densify(path, sample_m)
+        samples = shapely.points(x, y)
+        track: Any = (
+            shapely.linestrings(np.column_stack([x, y]))
+            if len(x) > 1
+            else shapely.Point(x[0], y[0])
+        )
+        found = self._tree.query(track, predicate="dwithin", distance=self.clearance_m + 1.0)
+        candidates = sorted(set(found.tolist()))
+        violations: list[Violation] = []
+        touched: list[str] = []
+        for index in candidates:
+            volume = self._volumes[index]
+            if volume.kind is RuleKind.OBSTACLE:
+                zone = self._obstacle_zone[volume.id]
+                inside = shapely.contains_xy(zone, x, y) & (z <= volume.ceiling_amsl_m())
+            else:
+                inside = shapely.contains_xy(volume.local, x, y)
+                inside &= (z >= volume.floor_amsl_m()) & (z <= volume.ceiling_amsl_m())
+            if not inside.any():
+                continue
+            if volume.kind is RuleKind.PERMISSION_REQUIRED:
+                touched.append(volume.id)
+                continue
+            if volume.kind is RuleKind.OBSTACLE:
+                depth_h = self.clearance_m - shapely.distance(volume.local, samples)
+                depth_v = volume.ceiling_amsl_m() - z
+            else:
+                depth_h = shapely.distance(volume.local.boundary, samples)
+                depth_v = np.minimum(z - volume.floor_amsl_m(), volume.ceiling_amsl_m() - z)
+            violations += _runs(volume, inside, x, y, z, seg, depth_h, depth_v)
+        return violations, touched
+
+
+def _runs(
+    volume: Volume,
+    inside: npt.NDArray[np.bool_],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    z: npt.NDArray[np.float64],
+    seg: npt.NDArray[np.float64],
+    depth_h: npt.NDArray[np.float64],
+    depth_v: npt.NDArray[np.float64],
+) -> list[Violation]:
+    out = []
+    idx = np.flatnonzero(inside)
+    breaks = np.flatnonzero(np.diff(idx) > 1)
+    for run in np.split(idx, breaks + 1):
+        worst = run[int(np.argmax(depth_h[run]))]
+        lat, lon = to_wgs84(float(x[worst]), float(y[worst]))
+        out.append(
+            Violation(
+                volume_id=volume.id,
+                volume_name=volume.name,
+                kind=str(volume.kind),
+                lat_deg=lat,
+                lon_deg=lon,
+                alt_amsl_m=float(z[worst]),
+                vertical_m=float(max(0.0, depth_v[run].max())),
+                horizontal_m=float(max(0.0, depth_h[run].max())),
+                segment=int(seg[run[0]]),
+            )
+        )
+    return out
+
+
+def check_path(
+    airspace: Airspace, path: Sequence[PathPoint], clearance_m: float = 30.0
+) -> list[Violation]:
+    """Every violation of `path` (lat, lon, alt AMSL points) in `airspace`."""
+    return ConformanceChecker(airspace, clearance_m).check(path)[0]
