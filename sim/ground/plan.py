@@ -141,3 +141,4 @@ class Telemetry:
     plan_version: int
     next_stop_id: str | None
     odometer_m: float
+    charging: bool = False  # idle at its depot and charging

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from sim.ground.bus import Bus
-from sim.ground.plan import Plan, PlanError, Telemetry, VehicleEvent
+from sim.ground.plan import Plan, PlanError, StalePlanError, Telemetry, VehicleEvent
 from sim.ground.vehicle import GroundVehicle
 from vehicles.clock import Clock
 
@@ -41,15 +41,29 @@ class Command:
 
     kind: CommandKind
     plan: Plan | None = None
+    depot_id: str | None = None
     ref: object = None
 
 
-def apply_command(vehicle: GroundVehicle, command: Command) -> str | None:
+class RefusalCode(StrEnum):
+    """Why a command was refused (the same words as the protocol's error codes)."""
+
+    STALE_PLAN = "stale_plan"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    code: RefusalCode
+    message: str
+
+
+def apply_command(vehicle: GroundVehicle, command: Command) -> Refusal | None:
     """Carry out `command`; None when done, else why it was refused (the vehicle unchanged)."""
     try:
         if command.kind is CommandKind.PLAN:
             if command.plan is None:
-                return "a plan command needs a plan"
+                return Refusal(RefusalCode.REFUSED, "a plan command needs a plan")
             vehicle.apply_plan(command.plan)
         elif command.kind is CommandKind.HOLD:
             vehicle.hold()
@@ -58,11 +72,13 @@ def apply_command(vehicle: GroundVehicle, command: Command) -> str | None:
             if isinstance(vehicle, Bus):
                 vehicle.start_service()
         elif command.kind is CommandKind.RETURN_TO_DEPOT:
-            vehicle.return_to_depot()
+            vehicle.return_to_depot(command.depot_id)
         else:
             vehicle.cancel()
+    except StalePlanError as exc:
+        return Refusal(RefusalCode.STALE_PLAN, str(exc))
     except PlanError as exc:
-        return str(exc)
+        return Refusal(RefusalCode.REFUSED, str(exc))
     return None
 
 
@@ -81,8 +97,8 @@ class VehicleLink(Protocol):
         """Commands received since the last call, oldest first."""
         ...
 
-    def reply(self, command: Command, error: str | None) -> None:
-        """Answer a command: None accepted, else the reason it was refused."""
+    def reply(self, command: Command, refusal: Refusal | None) -> None:
+        """Answer a command: None accepted, else why it was refused."""
         ...
 
 
@@ -93,7 +109,7 @@ class _Entry:
     next_telemetry_s: float = -math.inf
     events_sent: int = 0
     commands: int = 0
-    refused: list[str] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
 
 
 class GroundRunner:
@@ -124,7 +140,7 @@ class GroundRunner:
     def vehicle(self, vehicle_id: str) -> GroundVehicle:
         return self._entries[vehicle_id].vehicle
 
-    def refused(self, vehicle_id: str) -> list[str]:
+    def refused(self, vehicle_id: str) -> list[Refusal]:
         """The reasons commands to this vehicle were refused, oldest first."""
         return list(self._entries[vehicle_id].refused)
 

@@ -173,6 +173,7 @@ class GroundVehicle:
             plan_version=self.plan_version,
             next_stop_id=self.next_stop_id,
             odometer_m=self.odometer_m,
+            charging=self.state is S.IDLE and self._at_depot() and self.battery_soc < 1.0,
         )
 
     def pending_stops(self) -> list[str]:
@@ -200,12 +201,15 @@ class GroundVehicle:
         """Lift a hold."""
         self._set_overlay(held=False)
 
-    def return_to_depot(self) -> None:
-        """Drop off the riders on board, then drive to the depot and stay there."""
+    def return_to_depot(self, depot_id: str | None = None) -> None:
+        """Drop off the riders on board, then drive to the depot (or `depot_id`) and stay."""
+        depot_id = depot_id or self.params.depot
+        try:
+            position = self.router.position_of(depot_id)
+        except KeyError as exc:
+            raise PlanError(f"unknown depot {depot_id!r}") from exc
         keep = self._onboard_dropoffs()
-        depot = Target(
-            self.params.depot, self.router.position_of(self.params.depot), TargetKind.DEPOT
-        )
+        depot = Target(depot_id, position, TargetKind.DEPOT)
         self._parked = True
         self._replace_targets([*keep, depot])
 

@@ -22,7 +22,7 @@ from sim.ground.plan import (
     VehicleEvent,
     VehicleState,
 )
-from sim.ground.runner import Command, CommandKind, GroundRunner
+from sim.ground.runner import Command, CommandKind, GroundRunner, Refusal, RefusalCode
 from vehicles.clock import VirtualClock
 
 
@@ -33,7 +33,7 @@ class MemoryLink:
         self.telemetry: list[Telemetry] = []
         self.events: list[VehicleEvent] = []
         self.inbox: list[Command] = []
-        self.replies: list[tuple[Command, str | None]] = []
+        self.replies: list[tuple[Command, Refusal | None]] = []
 
     def send_telemetry(self, telemetry: Telemetry) -> None:
         self.telemetry.append(telemetry)
@@ -45,8 +45,8 @@ class MemoryLink:
         commands, self.inbox = self.inbox, []
         return commands
 
-    def reply(self, command: Command, error: str | None) -> None:
-        self.replies.append((command, error))
+    def reply(self, command: Command, refusal: Refusal | None) -> None:
+        self.replies.append((command, refusal))
 
 
 def trip(version: int) -> Plan:
@@ -100,8 +100,11 @@ async def test_commands_are_applied_and_answered() -> None:
     ]
     runner.tick()
     assert (link.replies[0][0].ref, link.replies[0][1]) == (1, None)
-    assert "not newer" in (link.replies[1][1] or "")
-    assert link.replies[2][1] == "a plan command needs a plan"
+    stale, empty = link.replies[1][1], link.replies[2][1]
+    assert (
+        stale is not None and stale.code is RefusalCode.STALE_PLAN and "not newer" in stale.message
+    )
+    assert empty == Refusal(RefusalCode.REFUSED, "a plan command needs a plan")
     assert len(runner.refused("pm-01")) == 2
     link.inbox.append(Command(CommandKind.HOLD, ref=4))
     await clock.advance(10.0)
@@ -111,6 +114,10 @@ async def test_commands_are_applied_and_answered() -> None:
     await clock.advance(1.0)
     runner.tick()
     assert pm.state is VehicleState.RETURNING
+    link.inbox.append(Command(CommandKind.RETURN_TO_DEPOT, depot_id="atlantis"))
+    await clock.advance(1.0)
+    runner.tick()
+    assert link.replies[-1][1] == Refusal(RefusalCode.REFUSED, "unknown depot 'atlantis'")
     link.inbox.append(Command(CommandKind.RETURN_TO_DEPOT))
     for _ in range(600):
         await clock.advance(1.0)
