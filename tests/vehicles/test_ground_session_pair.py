@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from tests.vehicles.ground_pair import VID, Pair
 from vehicles.ground import messages as m
+from vehicles.ground.codec import decode
 from vehicles.ground.server_types import CommandAnswered, EventReceived, TelemetryReceived
 
 S = m.VehicleState
@@ -84,6 +85,20 @@ def test_unacked_event_is_resent_after_the_ack_timeout() -> None:
     pair.vehicle.tick(5.0)
     pair.pump()
     assert _received(pair) == [1]
+
+
+def test_a_quiet_vehicle_pings_so_it_is_not_closed_as_idle() -> None:
+    pair = Pair(m.Limits(idle_timeout_s=30.0))
+    pair.connect()
+    for t in range(0, 121, 1):
+        pair.now_s = float(t)
+        pair.vehicle.tick(pair.now_s)
+        pair.server.tick(pair.now_s)
+        pair.pump()
+    assert pair.closes == [] and pair.vehicle.is_open
+    pair.vehicle.send_telemetry(_tm())  # traffic resets the quiet time: no ping needed
+    pair.vehicle.tick(121.0)
+    assert [type(decode(f)) for f in pair.vehicle.data_to_send()] == [m.Telemetry]
 
 
 def test_telemetry_offline_keeps_only_the_newest() -> None:

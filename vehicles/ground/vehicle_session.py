@@ -98,6 +98,9 @@ class VehicleSession:
         self._awaiting: dict[int, m.Command] = {}
         self._answers: OrderedDict[int, m.Ack] = OrderedDict()
         self._errors: list[m.ErrorFrame] = []
+        self._queued = 0  # frames ever queued, to see whether the link was quiet
+        self._quiet_since: tuple[int, float] = (0, 0.0)
+        self._ping_nonce = 0
 
     # --- transport side ------------------------------------------------------------------------
 
@@ -158,9 +161,19 @@ class VehicleSession:
             self._send(m.ErrorFrame(m.ErrorCode.UNEXPECTED, f"{tag} is vehicle->server", tag))
 
     def tick(self, now_s: float) -> None:
-        """Resend events whose ack is overdue."""
+        """Resend events whose ack is overdue; ping when the link has been quiet.
+
+        A ping goes out when nothing was sent for a third of the server's idle timeout, so a
+        vehicle with nothing to say is not closed as idle.
+        """
         if self.state is not SessionState.OPEN:
             return
+        if self._queued != self._quiet_since[0]:
+            self._quiet_since = (self._queued, now_s)
+        elif now_s - self._quiet_since[1] >= self.limits.idle_timeout_s / 3.0:
+            self._ping_nonce += 1
+            self._send(m.Ping(self._ping_nonce))
+            self._quiet_since = (self._queued, now_s)
         for pending in self._events.values():
             if pending.sent_s is not None and now_s - pending.sent_s >= self.ack_timeout_s:
                 self._send_event(pending, now_s)
@@ -226,6 +239,7 @@ class VehicleSession:
 
     def _send(self, msg: m.Message) -> None:
         self._out.append(encode(msg))
+        self._queued += 1
 
     def _send_event(self, pending: _Pending, now_s: float) -> None:
         self._send(pending.event)
