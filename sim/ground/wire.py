@@ -17,7 +17,10 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Mapping
+from typing import Protocol
 
+from sim.ground.bus import Bus
+from sim.ground.mobility import PersonalMobility
 from sim.ground.plan import Plan, PlanError, PlanStop, RiderId, Telemetry, VehicleEvent
 from sim.ground.runner import Command, CommandKind, GroundRunner, Refusal, RefusalCode
 from sim.ground.vehicle import GroundVehicle
@@ -87,10 +90,32 @@ def sim_command(command: m.Command) -> Command:
     return Command(CommandKind.CANCEL, ref=command.seq)
 
 
-class ProtocolLink:
-    """The runner's `VehicleLink` over the protocol's vehicle client."""
+def vehicle_kind(vehicle: GroundVehicle) -> str:
+    """The `kind` a vehicle announces in its hello."""
+    if isinstance(vehicle, Bus):
+        return "bus"
+    if isinstance(vehicle, PersonalMobility):
+        return "personal_mobility"
+    return "ground_vehicle"
 
-    def __init__(self, client: GroundVehicleClient, epoch_s: float) -> None:
+
+class ProtocolEndpoint(Protocol):
+    """The vehicle side of the protocol as the link uses it: the asyncio client fits as it is;
+    `sim.ground.fast` wraps a bare `VehicleSession` for in-memory fast mode."""
+
+    def send_telemetry(self, telemetry: m.Telemetry) -> int: ...
+
+    def send_event(self, event: m.Event) -> int: ...
+
+    def take_commands(self) -> list[m.Command]: ...
+
+    def reply(self, seq: int, code: m.ErrorCode | None = None, msg: str | None = None) -> None: ...
+
+
+class ProtocolLink:
+    """The runner's `VehicleLink` over the protocol's vehicle side (client or session)."""
+
+    def __init__(self, client: ProtocolEndpoint, epoch_s: float) -> None:
         self.client = client
         self.epoch_s = epoch_s
         self.events_sent = 0
@@ -158,7 +183,7 @@ class WireFleet:
         vid = vehicle.vehicle_id
         if vid not in self.tokens:
             raise KeyError(f"no token for vehicle {vid!r}")
-        kind = "personal_mobility" if vehicle.params.capacity == 1 else "bus"
+        kind = vehicle_kind(vehicle)
         client = GroundVehicleClient(
             self.url,
             m.VehicleId(vid),
