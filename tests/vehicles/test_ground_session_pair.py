@@ -252,3 +252,20 @@ def test_no_event_or_command_is_lost_or_duplicated_whatever_the_cuts(ops: list[s
     answered = [e.command.seq for e in pair.app_events if isinstance(e, CommandAnswered)]
     assert sorted(answered) == commands
     assert not pair.server.vehicle(VID).pending
+
+
+def test_a_restarted_server_restored_from_the_journal_still_drops_duplicates() -> None:
+    pair = Pair()
+    pair.connect()
+    pair.vehicle.send_event(_ev("messe"))
+    pair.uplink()  # accepted by the old server; the ack is lost when it crashes
+    [accepted] = [e for e in pair.app_events if isinstance(e, EventReceived)]
+    pair.cut()
+    restarted = Pair()
+    restarted.vehicle = pair.vehicle
+    restarted.server.restore_vehicle(
+        VID, boot_id=accepted.boot_id, last_event_seq=accepted.event.seq
+    )
+    restarted.connect()
+    assert _received(restarted) == []  # not delivered a second time
+    assert restarted.vehicle.unacked_events == 0

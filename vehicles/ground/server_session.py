@@ -90,6 +90,26 @@ class GroundServerCore:
             record = self._vehicles[vehicle_id] = VehicleRecord(m.VehicleId(vehicle_id))
         return record
 
+    def restore_vehicle(
+        self,
+        vehicle_id: str,
+        *,
+        boot_id: str,
+        last_event_seq: int,
+        next_cmd_seq: int = 1,
+        plan_version_sent: int = -1,
+    ) -> None:
+        """Reload what a previous run of the server knew (from the journal).
+
+        Call it before vehicles connect, so that events the previous run accepted (whose acks
+        may have been lost in the crash) are still recognised as duplicates.
+        """
+        record = self.vehicle(vehicle_id)
+        record.boot_id = boot_id
+        record.last_event_seq = max(record.last_event_seq, last_event_seq)
+        record.next_cmd_seq = max(record.next_cmd_seq, next_cmd_seq)
+        record.plan_version_sent = max(record.plan_version_sent, plan_version_sent)
+
     def connected_vehicles(self) -> list[str]:
         return [v for v, r in self._vehicles.items() if r.conn is not None]
 
@@ -326,7 +346,7 @@ class GroundServerCore:
         record.last_event_seq = ev.seq
         self.stats.events_accepted += 1
         self._send(conn, m.Ack(ev.seq, ok=True))
-        self._events.append(EventReceived(record.vehicle_id, ev, now_s))
+        self._events.append(EventReceived(record.vehicle_id, ev, now_s, record.boot_id or ""))
 
     def _on_ack(self, record: VehicleRecord, ack: m.Ack, now_s: float) -> None:
         command = record.pending.pop(ack.seq, None)

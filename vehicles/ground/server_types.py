@@ -66,9 +66,16 @@ class TelemetryReceived:
 
 @dataclass(frozen=True, slots=True)
 class EventReceived:
+    """A new event (never a duplicate).
+
+    Journal `(vehicle_id, boot_id, event.seq)` with it, so that
+    `GroundServerCore.restore_vehicle` keeps recognising duplicates after a restart.
+    """
+
     vehicle_id: m.VehicleId
     event: m.Event
     t_s: float
+    boot_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
