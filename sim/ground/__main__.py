@@ -3,6 +3,9 @@
     python -m sim.ground network            # the Makuhari network: size, places, loop matrix
     python -m sim.ground run --hours 2      # buses on the loop + personal mobility serving the
                                             # scenario's door-to-door trips, on a virtual clock
+    python -m sim.ground connect --url ws://127.0.0.1:8765/v1/vehicle --tokens tokens.json
+                                            # wire mode: vehicles connect to a running fleet
+                                            # server and follow the plans it sends
 
 `run` hands each personal-mobility trip of the Chiba scenario's demand to the first idle vehicle
 at its depot (a stand-in for `dispatch`, which is not used here), steps every vehicle by `--dt`
@@ -12,6 +15,7 @@ seconds and prints what happened. Deterministic for the scenario's seed.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import time
 from collections import Counter
@@ -24,8 +28,10 @@ from sim.ground.network import TravelMode, load_network
 from sim.ground.plan import Plan, PlanStop, RiderId, VehicleState
 from sim.ground.routing import travel_matrices
 from sim.ground.vehicle import GroundVehicle
+from sim.ground.wire import WireFleet
 from sim.scenario.demand import trip_orders
 from sim.scenario.model import load_scenario
+from vehicles.clock import ScaledClock
 
 
 def _network(_: argparse.Namespace) -> None:
@@ -113,6 +119,44 @@ def _run(args: argparse.Namespace) -> None:
         Path(args.json).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
 
 
+def _connect(args: argparse.Namespace) -> None:
+    tokens = json.loads(Path(args.tokens).read_text(encoding="utf-8"))
+    if not isinstance(tokens, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in tokens.items()
+    ):
+        raise SystemExit(f"{args.tokens}: expected a JSON object of vehicle id -> token")
+    asyncio.run(_connect_async(args, tokens))
+
+
+async def _connect_async(args: argparse.Namespace, tokens: dict[str, str]) -> None:
+    net = load_network()
+    clock = ScaledClock(args.speed)
+    # The server's frame budget is per second of *its* clock (usually the wall clock): at a
+    # speed-up, one telemetry frame per wall second per vehicle stays well inside it.
+    period_s = args.telemetry_s if args.telemetry_s is not None else max(1.0, args.speed)
+    fleet = WireFleet(args.url, clock, tokens, telemetry_period_s=period_s)
+    for vid in sorted(tokens):
+        if vid.startswith("bus"):
+            fleet.add(Bus(vid, net, start=DEFAULT_LOOP[len(fleet.clients) % len(DEFAULT_LOOP)]))
+        elif vid.startswith("pm"):
+            fleet.add(PersonalMobility(vid, net))
+        else:
+            print(f"skipping {vid!r}: ids must start with 'bus' or 'pm'")
+    print(f"{len(fleet.clients)} vehicles -> {args.url} at {args.speed}x (Ctrl-C stops)")
+    await fleet.start()
+    try:
+        while True:
+            await asyncio.sleep(10.0)
+            online = sum(c.connected for c in fleet.clients.values())
+            sent = sum(link.events_sent for link in fleet.links.values())
+            print(
+                f"t={clock.now_s():8.0f} s  online {online}/{len(fleet.clients)}  "
+                f"events {sent} (unacked {fleet.unacked_events()})"
+            )
+    finally:
+        await fleet.stop()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m sim.ground",
@@ -128,6 +172,17 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--dt", type=float, default=1.0, help="step in simulated seconds")
     run.add_argument("--json", help="also write the summary to this file")
     run.set_defaults(func=_run)
+    con = sub.add_parser("connect", help="wire mode: connect vehicles to a fleet server")
+    con.add_argument("--url", required=True, help="ws://host:port/v1/vehicle")
+    con.add_argument("--tokens", required=True, help="JSON file: vehicle id -> token")
+    con.add_argument("--speed", type=float, default=1.0, help="clock speed-up (ScaledClock)")
+    con.add_argument(
+        "--telemetry-s",
+        type=float,
+        default=None,
+        help="telemetry period in simulated s (default: the speed-up, i.e. 1 per wall second)",
+    )
+    con.set_defaults(func=_connect)
     args = parser.parse_args(argv)
     args.func(args)
 
