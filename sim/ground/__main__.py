@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sim.ground.bus import BUS_DEFAULTS, DEFAULT_LOOP, Bus
 from sim.ground.demand_points import STATIONS, trip_points
+from sim.ground.fast import MemoryGround
 from sim.ground.mobility import PersonalMobility
 from sim.ground.network import TravelMode, load_network
 from sim.ground.plan import Plan, PlanStop, RiderId, VehicleState
@@ -31,7 +32,9 @@ from sim.ground.vehicle import GroundVehicle
 from sim.ground.wire import WireFleet
 from sim.scenario.demand import trip_orders
 from sim.scenario.model import load_scenario
-from vehicles.clock import ScaledClock
+from vehicles.clock import ScaledClock, VirtualClock
+from vehicles.ground import messages as m
+from vehicles.ground.server_types import EventReceived
 
 
 def _network(_: argparse.Namespace) -> None:
@@ -62,6 +65,13 @@ def _network(_: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
+    summary = asyncio.run(_run_async(args))
+    print(json.dumps(summary, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+
+
+async def _run_async(args: argparse.Namespace) -> dict[str, object]:
     net = load_network()
     scenario = load_scenario()
     buses = [
@@ -70,6 +80,17 @@ def _run(args: argparse.Namespace) -> None:
     ]
     pms = [PersonalMobility(f"pm-{i + 1:02d}", net) for i in range(args.pms)]
     fleet: list[GroundVehicle] = [*buses, *pms]
+    world: MemoryGround | None = None
+    if args.protocol:  # every plan and event goes through the protocol's sessions and server core
+        world = MemoryGround(
+            {v.vehicle_id: f"sim-{v.vehicle_id}" for v in fleet},
+            VirtualClock(),
+            step_s=args.dt,
+            telemetry_period_s=args.telemetry_s,
+        )
+        for v in fleet:
+            world.add(v)
+        world.step()
     orders = [o for o in trip_orders(scenario, trip_points(net), STATIONS) if o.mobility]
     horizon_s = args.hours * 3600.0
     orders = [o for o in orders if o.at_s < horizon_s]
@@ -80,30 +101,55 @@ def _run(args: argparse.Namespace) -> None:
     wall0 = time.perf_counter()
     steps = 0
     while t_s < horizon_s:
+        assigned: set[str] = set()  # a plan sent over the protocol lands on the next step
         while waiting and waiting[0].at_s <= t_s:
             order = waiting[0]
-            pm = next((p for p in pms if p.state is VehicleState.IDLE and not p.onboard), None)
+            pm = next(
+                (
+                    p
+                    for p in pms
+                    if p.state is VehicleState.IDLE
+                    and not p.onboard
+                    and p.vehicle_id not in assigned
+                ),
+                None,
+            )
             if pm is None:
                 break  # every vehicle busy: the order waits
             waiting.pop(0)
-            versions[pm.vehicle_id] += 1
+            assigned.add(pm.vehicle_id)
             rider = RiderId(order.key)
-            pm.apply_plan(
-                Plan(
-                    versions[pm.vehicle_id],
-                    (
-                        PlanStop(order.origin, pickups=(rider,)),
-                        PlanStop(order.destination, dropoffs=(rider,)),
-                    ),
+            if world is not None:
+                world.send_plan(
+                    pm.vehicle_id,
+                    [
+                        m.PlanStop(order.origin, pickups=(rider,)),
+                        m.PlanStop(order.destination, dropoffs=(rider,)),
+                    ],
                 )
+                continue
+            versions[pm.vehicle_id] += 1
+            stops = (
+                PlanStop(order.origin, pickups=(rider,)),
+                PlanStop(order.destination, dropoffs=(rider,)),
             )
-        for v in fleet:
-            v.step(args.dt)
-            steps += 1
-            counts.update(e.kind.value for e in v.events_out())
+            pm.apply_plan(Plan(versions[pm.vehicle_id], stops))
+        if world is not None:
+            await world.clock.advance(args.dt)
+            world.step()
+            counts.update(
+                e.event.kind.value for e in world.app_events if isinstance(e, EventReceived)
+            )
+            world.app_events.clear()
+        else:
+            for v in fleet:
+                v.step(args.dt)
+                counts.update(e.kind.value for e in v.events_out())
+        steps += len(fleet)
         t_s += args.dt
     wall_s = time.perf_counter() - wall0
-    summary = {
+    return {
+        "mode": "protocol (in-memory sessions + server core)" if world else "direct",
         "simulated_s": horizon_s,
         "buses": len(buses),
         "personal_mobility": len(pms),
@@ -112,11 +158,10 @@ def _run(args: argparse.Namespace) -> None:
         "events": dict(sorted(counts.items())),
         "bus_km": round(sum(b.odometer_m for b in buses) / 1000.0, 1),
         "pm_km": round(sum(p.odometer_m for p in pms) / 1000.0, 1),
+        "wall_s": round(wall_s, 2),
+        "simulated_s_per_wall_s": round(horizon_s / wall_s) if wall_s > 0 else None,
         "vehicle_steps_per_wall_s": round(steps / wall_s) if wall_s > 0 else None,
     }
-    print(json.dumps(summary, indent=1))
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
 
 
 def _connect(args: argparse.Namespace) -> None:
@@ -171,6 +216,12 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--pms", type=int, default=10)
     run.add_argument("--dt", type=float, default=1.0, help="step in simulated seconds")
     run.add_argument("--json", help="also write the summary to this file")
+    run.add_argument(
+        "--protocol",
+        action="store_true",
+        help="go through the ground protocol's sessions and server core (in memory)",
+    )
+    run.add_argument("--telemetry-s", type=float, default=1.0, help="with --protocol")
     run.set_defaults(func=_run)
     con = sub.add_parser("connect", help="wire mode: connect vehicles to a fleet server")
     con.add_argument("--url", required=True, help="ws://host:port/v1/vehicle")

@@ -37,3 +37,16 @@ def test_run_command_serves_trips(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert 0 <= events["arrived"] - events["departed"] <= 6  # at most one dwell each at the end
     assert events.get("boarded", 0) >= events.get("alighted", 0) > 0
     assert summary["bus_km"] > 2 * 10.0  # two buses at 18 km/h for an hour, minus dwells
+
+
+def test_protocol_mode_gives_the_same_day_as_direct_mode(tmp_path: Path) -> None:
+    """Plans and events through the protocol's sessions and server core change nothing."""
+    common = ["run", "--hours", "1", "--buses", "1", "--pms", "4", "--dt", "2"]
+    main([*common, "--json", str(tmp_path / "direct.json")])
+    main([*common, "--protocol", "--telemetry-s", "20", "--json", str(tmp_path / "wire.json")])
+    direct = json.loads((tmp_path / "direct.json").read_text(encoding="utf-8"))
+    wire = json.loads((tmp_path / "wire.json").read_text(encoding="utf-8"))
+    assert wire["mode"].startswith("protocol") and direct["mode"] == "direct"
+    for key in ("events", "bus_km", "pm_km", "pm_orders_unassigned"):
+        assert wire[key] == direct[key], key
+    assert direct["events"]["boarded"] > 0
