@@ -4,7 +4,9 @@ It accepts websockets on `/v1/vehicle` (404 elsewhere), selects the highest comm
 `kaiteki.ground.v<N>` subprotocol (or none, which the core answers with close 4002), lets the
 websocket layer enforce `max_frame_bytes` (close 1009), feeds every frame to the core with the
 injected clock's time, and carries out the core's outputs: each connection has its own outbound
-queue and writer task, so a vehicle that stops reading never delays any other.
+queue and writer task, so a vehicle that stops reading never delays any other (past
+`MAX_OUTBOX_FRAMES` queued frames it is closed with 1011 `not reading`). Pass an `ssl` context
+to serve `wss://`; over the Internet the token must never travel in clear.
 
 What the service gets:
 - `add_listener(fn)`: `fn(app_event)` is called for every core event (`VehicleConnected`,
@@ -21,6 +23,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from ssl import SSLContext
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -41,6 +44,10 @@ from vehicles.ground.server_types import (
 Listener = Callable[[AppEvent], None]
 
 
+MAX_OUTBOX_FRAMES = 1024  # frames queued for a vehicle that does not read: then it is closed
+CLOSE_TIMEOUT_S = 2.0
+
+
 class _Outbox:
     """One connection's outbound frames and its writer task."""
 
@@ -48,7 +55,20 @@ class _Outbox:
         self.ws = ws
         self.frames: deque[bytes | tuple[int, str]] = deque()
         self.ready = asyncio.Event()
+        self.closing = False
         self.task = asyncio.create_task(self._write())
+
+    def put(self, item: bytes | tuple[int, str]) -> None:
+        if self.closing:
+            return
+        if isinstance(item, tuple):
+            self.closing = True
+        elif len(self.frames) >= MAX_OUTBOX_FRAMES:
+            self.frames.clear()  # the vehicle stopped reading: cut it off, it will resync
+            self.closing = True
+            item = (int(m.CloseCode.INTERNAL_ERROR), "not reading: outbound queue full")
+        self.frames.append(item)
+        self.ready.set()
 
     async def _write(self) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -58,9 +78,16 @@ class _Outbox:
                 while self.frames:
                     item = self.frames.popleft()
                     if isinstance(item, tuple):
-                        await self.ws.close(item[0], item[1])
+                        await self._close(*item)
                         return
                     await self.ws.send(item)
+
+    async def _close(self, code: int, reason: str) -> None:
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self.ws.close(code, reason)
+        except TimeoutError:  # the peer reads nothing, not even the close frame
+            self.ws.transport.abort()
 
 
 class GroundServer:
@@ -76,6 +103,7 @@ class GroundServer:
         clock: Clock | None = None,
         tick_period_s: float = 1.0,
         ping_interval_s: float | None = 20.0,
+        ssl: SSLContext | None = None,
     ) -> None:
         self.core = GroundServerCore(credentials, limits)
         self.host = host
@@ -83,6 +111,7 @@ class GroundServer:
         self.clock: Clock = clock or SystemClock()
         self.tick_period_s = tick_period_s
         self.ping_interval_s = ping_interval_s
+        self.ssl = ssl
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._outboxes: dict[ConnId, _Outbox] = {}
@@ -104,6 +133,7 @@ class GroundServer:
             max_size=self.core.limits.max_frame_bytes,
             compression=None,
             ping_interval=self.ping_interval_s,
+            ssl=self.ssl,
         )
         self.port = self._server.sockets[0].getsockname()[1]
         self._ticker = asyncio.create_task(self._tick_loop())
@@ -125,7 +155,8 @@ class GroundServer:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}{m.PATH}"
+        scheme = "wss" if self.ssl is not None else "ws"
+        return f"{scheme}://{self.host}:{self.port}{m.PATH}"
 
     # --- service API ---------------------------------------------------------------------------
 
@@ -164,6 +195,12 @@ class GroundServer:
 
     def connected_vehicles(self) -> list[str]:
         return self.core.connected_vehicles()
+
+    def disconnect(self, vehicle_id: str, reason: str = "disconnected by the operator") -> bool:
+        """Close a vehicle's connection with 4001 (e.g. after revoking its token)."""
+        done = self.core.disconnect(vehicle_id, m.CloseCode.AUTH_FAILED, reason)
+        self._flush()
+        return done
 
     # --- edge ----------------------------------------------------------------------------------
 
@@ -209,10 +246,9 @@ class GroundServer:
             if outbox is None:
                 continue
             if isinstance(out, Send):
-                outbox.frames.append(out.data)
+                outbox.put(out.data)
             elif isinstance(out, Close):
-                outbox.frames.append((out.code, out.reason))
-            outbox.ready.set()
+                outbox.put((out.code, out.reason))
         for event in self.core.events():
             if isinstance(event, CommandAnswered):
                 future = self._acks.pop((event.vehicle_id, event.command.seq), None)

@@ -248,3 +248,33 @@ async def test_commands_queued_while_offline_are_delivered_on_connect(server: Gr
     answer = await asyncio.wait_for(ack, 5)
     assert not answer.ok and answer.code is m.ErrorCode.REFUSED and answer.msg == "manual mode"
     await _stop([client], tasks)
+
+
+async def test_operator_can_disconnect_a_vehicle(server: GroundServer) -> None:
+    [client], tasks = await _clients(server, ["v07"])
+    assert server.disconnect("v07", "token revoked")
+    await _until(lambda: client.last_close is not None)
+    assert client.last_close == (4001, "token revoked")
+    assert not server.disconnect("v08")  # not connected: nothing to do
+    await _stop([client], tasks)
+
+
+async def test_a_vehicle_that_stops_reading_is_cut_off_not_buffered_forever() -> None:
+    from fleet import ground_server as gs
+
+    class Stuck:
+        """A websocket whose peer reads nothing: send never completes."""
+
+        def __init__(self) -> None:
+            self.closed: tuple[int, str] | None = None
+
+        async def send(self, data: bytes) -> None:
+            await asyncio.Event().wait()
+
+    outbox = gs._Outbox(Stuck())  # type: ignore[arg-type]
+    for i in range(gs.MAX_OUTBOX_FRAMES + 5):
+        outbox.put(b"%d" % i)
+    assert list(outbox.frames) == [(1011, "not reading: outbound queue full")]
+    outbox.put(b"late")  # nothing more is queued once closing
+    assert len(outbox.frames) == 1
+    outbox.task.cancel()

@@ -237,6 +237,15 @@ class GroundServerCore:
             self.stats.frames_out += 1
         return numbered
 
+    def disconnect(self, vehicle_id: str, code: m.CloseCode, reason: str) -> bool:
+        """Close the vehicle's connection (e.g. its token was revoked); False if not connected."""
+        record = self.vehicle(vehicle_id)
+        conn = self._conns.get(record.conn) if record.conn is not None else None
+        if conn is None or conn.stage is _Stage.CLOSED:
+            return False
+        self._close(conn, code, reason)
+        return True
+
     def next_plan_version(self, vehicle_id: str) -> int:
         """The lowest plan version a new plan for this vehicle may carry."""
         record = self.vehicle(vehicle_id)
