@@ -77,6 +77,8 @@ class SolverParams:
         warm_start: "pyvrp" to seed OR-Tools with a PyVRP plan when the problem fits PyVRP
             (no ride-time limits, no extra dimensions, no locks); "none" otherwise.
         warm_start_share: share of the budget the warm start may use (0..1).
+        lns_share: share of the budget (time, or rounds of `solution_limit` in deterministic
+            mode) spent on ruin-and-recreate rounds after the main search (0: none).
         log_search: let OR-Tools print its search log.
     """
 
@@ -92,6 +94,7 @@ class SolverParams:
     fleet_reduction: bool = False
     warm_start: str = "none"
     warm_start_share: float = 0.3
+    lns_share: float = 0.0
     log_search: bool = False
 
     def __post_init__(self) -> None:
@@ -124,6 +127,8 @@ class SolverParams:
             raise ParamsError(f"warm_start: unknown {self.warm_start!r}; one of {WARM_STARTS}")
         if not (math.isfinite(self.warm_start_share) and 0.0 <= self.warm_start_share <= 1.0):
             raise ParamsError("warm_start_share: must be within 0..1")
+        if not (math.isfinite(self.lns_share) and 0.0 <= self.lns_share < 1.0):
+            raise ParamsError("lns_share: must be within 0..1 (excluding 1)")
 
     @property
     def deterministic(self) -> bool:
@@ -166,6 +171,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "fleet_reduction": (bool,),
     "warm_start": (str,),
     "warm_start_share": (int, float),
+    "lns_share": (int, float),
     "log_search": (bool,),
 }
 

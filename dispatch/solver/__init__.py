@@ -5,7 +5,9 @@ pickup-delivery pairs, ride times, route durations, extra dimensions, locks). Ar
 
 * warm starts: the caller's `initial_routes` (live re-planning), or a PyVRP plan when
   `params.warm_start == "pyvrp"` and the problem fits PyVRP's model;
-* a route-elimination phase when `params.fleet_reduction` is set (see `fleet_reduction`).
+* a route-elimination phase when `params.fleet_reduction` is set (see `fleet_reduction`);
+* ruin-and-recreate rounds on the same OR-Tools model for `params.lns_share` of the budget
+  (see `lns`).
 
 `initial_routes` lists, per vehicle, the nodes to visit between start and end (the form
 `Solution.route_nodes()` returns). Nodes it omits start unassigned; if the routes break a
@@ -24,6 +26,7 @@ from dispatch.problem import Problem
 from dispatch.solution import Solution
 from dispatch.solver.core import solve_once
 from dispatch.solver.fleet_reduction import reduce_fleet
+from dispatch.solver.lns import improve_by_lns
 from dispatch.solver.warm_start import pyvrp_routes
 
 __all__ = ["solve"]
@@ -58,8 +61,31 @@ def solve(
         if params.time_limit_s is not None:
             left = max(0.05, params.time_limit_s - elapsed)
             params = dataclasses.replace(params, time_limit_s=left)
+    main_params, lns_params = _split_for_lns(params)
     if params.fleet_reduction:
-        sol = reduce_fleet(problem, params, initial_routes)
+        sol = reduce_fleet(problem, main_params, initial_routes)
     else:
-        sol = solve_once(problem, params, initial_routes)
+        sol = solve_once(problem, main_params, initial_routes)
+    if lns_params is not None:
+        if lns_params.time_limit_s is not None:
+            left = params.time_limit_s - (time.perf_counter() - t0) if params.time_limit_s else 0
+            lns_params = dataclasses.replace(lns_params, time_limit_s=max(0.05, left))
+        sol = improve_by_lns(problem, lns_params, sol)
     return dataclasses.replace(sol, stats=(*warm, *sol.stats))
+
+
+def _split_for_lns(params: SolverParams) -> tuple[SolverParams, SolverParams | None]:
+    """The main search's budget and the ruin-and-recreate phase's (None when off)."""
+    share = params.lns_share
+    if share <= 0:
+        return params, None
+    main = dataclasses.replace(
+        params,
+        time_limit_s=None if params.time_limit_s is None else params.time_limit_s * (1 - share),
+        solution_limit=None
+        if params.solution_limit is None
+        else max(1, int(params.solution_limit * (1 - share))),
+    )
+    rounds = None if params.solution_limit is None else max(1, int(params.solution_limit * share))
+    lns = dataclasses.replace(params, solution_limit=rounds)
+    return main, lns

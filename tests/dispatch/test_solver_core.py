@@ -105,3 +105,15 @@ def test_deterministic_budget_gives_identical_plans() -> None:
     b = solve(problem, WORK)
     assert a.route_nodes() == b.route_nodes()
     assert a.objective == b.objective
+
+
+def test_ruin_and_recreate_phase_keeps_plans_complete_and_deterministic() -> None:
+    problem = _line_problem(n_pairs=6, capacity=2, vehicles=3)
+    params = SolverParams(time_limit_s=None, solution_limit=40, lns_share=0.5, seed=3)
+    a = solve(problem, params)
+    b = solve(problem, params)
+    assert a.unserved == ()
+    assert a.stat("lns_rounds") >= 1
+    assert a.route_nodes() == b.route_nodes()
+    plain = solve(problem, SolverParams(time_limit_s=None, solution_limit=20, seed=3))
+    assert a.objective <= plain.objective
