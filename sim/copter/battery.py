@@ -2,8 +2,10 @@
 
 Power (momentum theory, as in drone-delivery energy studies): hovering needs
 `P_hover = (m g)^1.5 / (FM * sqrt(2 rho A))` for total mass `m` (airframe + battery + payload),
-rotor disc area `A`, air density `rho` and figure of merit `FM`. Forward flight adds parasitic
-drag power `0.5 rho CdA v_air^3`; climbing adds `m g v_climb / eta`; avionics draw a constant.
+rotor disc area `A`, air density `rho` and figure of merit `FM`. In forward flight the induced
+part falls with airspeed (Glauert's induced velocity) while parasitic drag power
+`0.5 rho CdA v_air^3` grows, giving the usual power bucket; climbing adds `m g v_climb / eta`;
+avionics draw a constant.
 The pack is `cells` Li-ion cells in series: open-circuit voltage from a per-cell curve of the
 state of charge, sagging by `I R` under load. State of charge is energy drawn over capacity.
 """
@@ -47,12 +49,17 @@ class PowerModel:
     def power_w(self, payload_kg: float, airspeed_m_s: float, climb_m_s: float) -> float:
         """Electrical power drawn in flight."""
         weight_n = (self.empty_mass_kg + payload_kg) * G_M_S2
-        hover_w = weight_n**1.5 / (
-            self.figure_of_merit * math.sqrt(2.0 * self.air_density_kg_m3 * self.rotor_disc_area_m2)
-        )
+        two_rho_a = 2.0 * self.air_density_kg_m3 * self.rotor_disc_area_m2
+        hover_w = weight_n**1.5 / (self.figure_of_merit * math.sqrt(two_rho_a))
+        # Glauert: forward speed lowers the induced velocity (translational lift), so a
+        # cruising copter needs less than a hovering one until drag takes over.
+        vh2 = weight_n / two_rho_a
+        v2 = airspeed_m_s * airspeed_m_s
+        vi_ratio = math.sqrt((-v2 + math.sqrt(v2 * v2 + 4.0 * vh2 * vh2)) / 2.0 / vh2)
+        induced_w = hover_w * vi_ratio
         parasitic_w = 0.5 * self.air_density_kg_m3 * self.drag_area_m2 * airspeed_m_s**3
         climb_w = weight_n * max(climb_m_s, 0.0) / self.climb_efficiency
-        return float(hover_w + parasitic_w + climb_w + self.avionics_w)
+        return float(induced_w + parasitic_w + climb_w + self.avionics_w)
 
 
 @dataclass(frozen=True, slots=True)

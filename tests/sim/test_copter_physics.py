@@ -57,12 +57,13 @@ def test_headwind_costs_ground_speed_but_not_airspeed() -> None:
     assert body.airspeed_m_s(headwind) == pytest.approx(15.0, abs=0.05)
 
 
-def test_power_grows_with_payload_speed_and_climb() -> None:
+def test_power_grows_with_payload_and_climb_and_has_a_bucket_in_speed() -> None:
     model = PowerModel()
     hover = model.power_w(0.0, 0.0, 0.0)
     assert 500 < hover < 1200
     assert model.power_w(3.0, 0.0, 0.0) > hover
-    assert model.power_w(0.0, 15.0, 0.0) > hover
+    assert model.power_w(0.0, 11.0, 0.0) < hover  # translational lift: the power bucket
+    assert model.power_w(0.0, 25.0, 0.0) > hover  # then drag takes over
     assert model.power_w(0.0, 0.0, 2.0) > hover
 
 
