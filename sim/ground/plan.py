@@ -110,6 +110,8 @@ class VehicleEvent:
     rider_id: RiderId | None = None
     code: str | None = None
     detail: str = ""
+    lat_deg: float | None = None  # where it happened
+    lon_deg: float | None = None
 
 
 class VehicleState(StrEnum):

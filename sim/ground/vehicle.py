@@ -289,8 +289,12 @@ class GroundVehicle:
         code: str | None = None,
         detail: str = "",
     ) -> None:
+        lat_deg, lon_deg = to_wgs84(*self._xy)
         self._events.append(
-            VehicleEvent(kind, self.t_s, self.plan_version, stop_id, rider_id, code, detail)
+            VehicleEvent(
+                kind, self.t_s, self.plan_version, stop_id, rider_id, code, detail, lat_deg,
+                lon_deg,
+            )
         )
 
     def _set_base(self, new: VehicleState) -> None:

@@ -63,6 +63,8 @@ def wire_event(e: VehicleEvent, epoch_s: float) -> m.Event:
         rider_id=e.rider_id,
         code=e.code,
         detail=e.detail[:500] or None,
+        lat_deg=e.lat_deg,
+        lon_deg=e.lon_deg,
     )
 
 

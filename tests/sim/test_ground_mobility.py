@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
+from sim.ground.frame import to_local_m
 from sim.ground.lifecycle import TRANSITIONS, mermaid
 from sim.ground.mobility import MOBILITY_DEFAULTS, PersonalMobility, mobility_params
 from sim.ground.network import TravelMode, load_network
@@ -56,6 +59,12 @@ def test_door_to_door_trip_then_autonomous_return_to_depot() -> None:
         (EventKind.AT_DEPOT, "pm-depot"),
     ]
     assert max(speeds) <= 6.0 / 3.6 + 1e-9  # never above the sidewalk cap
+    for e in events:  # every event says where it happened: arrivals at the place's door
+        assert e.lat_deg is not None and e.lon_deg is not None
+        if e.kind is EventKind.ARRIVED:
+            place = net.place(str(e.stop_id))
+            here = to_local_m(e.lat_deg, e.lon_deg)
+            assert math.dist(here, to_local_m(place.lat_deg, place.lon_deg)) < 1.0
     assert pm.state is VehicleState.IDLE and pm.onboard == []
     # Odometer = the sidewalk paths depot -> home -> Messe -> depot.
     # It drives the fastest paths (the Messe deck is slow: 4 km/h), as the matrices say.
