@@ -3,6 +3,7 @@
     python -m sim.copter --count 3 --udp 127.0.0.1:14550     # send to a GCS listening there
     python -m sim.copter --count 2 --tcp 5760                # listen on 5760, 5770 (SITL style)
     python -m sim.copter --count 5 --udp 127.0.0.1:14550 --speed 10 --duration 600
+    python -m sim.copter --scenario --udp 127.0.0.1:14550   # the Chiba scenario's 14 drones
 
 Copters get system ids `--sysid`, `--sysid`+1, ...; their homes are spread `--spacing-m`
 metres apart eastwards from `--home LAT,LON,ALT_AMSL`. `--param NAME=VALUE` sets an ArduPilot
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import math
 import sys
 from collections.abc import Sequence
@@ -57,6 +59,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     where.add_argument("--udp", type=_address, help="ground station address HOST:PORT")
     where.add_argument("--tcp", type=int, help="first TCP port to listen on (then +10 each)")
     parser.add_argument("--count", type=int, default=1)
+    parser.add_argument("--scenario", nargs="?", const="", default=None, metavar="TOML",
+                        help="fly the scenario's drone fleet (default: the Chiba scenario)")
     parser.add_argument("--sysid", type=int, default=1, help="system id of the first copter")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after (0: never), s")
@@ -75,28 +79,41 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def run(args: argparse.Namespace) -> None:
+def _configs(args: argparse.Namespace) -> list[tuple[int, str, CopterConfig]]:
+    if args.scenario is not None:
+        from sim.copter.scenario_fleet import copters_from_scenario
+        from sim.scenario.model import load_scenario
+
+        scenario = load_scenario(args.scenario or None)
+        return [(c.sysid, f"{c.name} at {c.warehouse_id}",
+                 dataclasses.replace(c.config, payload_kg=args.payload_kg,
+                                     params={**c.config.params, **dict(args.param)}))
+                for c in copters_from_scenario(scenario, args.sysid)]
     lat, lon, alt = (float(v) for v in args.home.split(","))
     wind_speed, wind_from = (float(v) for v in args.wind.split(","))
+    m_per_deg_lon = 111_320.0 * math.cos(math.radians(lat))
+    return [(args.sysid + i, f"copter {i + 1}", CopterConfig(
+        home_lat_deg=lat, home_lon_deg=lon + i * args.spacing_m / m_per_deg_lon,
+        home_alt_amsl_m=alt, payload_kg=args.payload_kg,
+        wind=Wind.from_direction(wind_speed, wind_from), params=dict(args.param)))
+        for i in range(args.count)]
+
+
+async def run(args: argparse.Namespace) -> None:
     clock = ScaledClock(args.speed)
     swarm = CopterSwarm(clock)
-    m_per_deg_lon = 111_320.0 * math.cos(math.radians(lat))
-    for i in range(args.count):
-        config = CopterConfig(
-            home_lat_deg=lat, home_lon_deg=lon + i * args.spacing_m / m_per_deg_lon,
-            home_alt_amsl_m=alt, payload_kg=args.payload_kg,
-            wind=Wind.from_direction(wind_speed, wind_from), params=dict(args.param))
-        sysid = args.sysid + i
+    for i, (sysid, name, config) in enumerate(_configs(args)):
         if args.udp is not None:
             copter = await swarm.add_udp(sysid, args.udp, config, request_int=args.request_int,
                                          signing_key=args.signing_key)
-            print(f"copter sysid {sysid}: udp 127.0.0.1:{copter.port} -> "
+            print(f"{name}: sysid {sysid}, udp 127.0.0.1:{copter.port} -> "
                   f"{args.udp[0]}:{args.udp[1]}", flush=True)
         else:
             port = args.tcp + 10 * i if args.tcp else 0
             copter = await swarm.add_tcp(sysid, port, config, request_int=args.request_int,
                                          signing_key=args.signing_key)
-            print(f"copter sysid {sysid}: tcp listening on 127.0.0.1:{copter.port}", flush=True)
+            print(f"{name}: sysid {sysid}, tcp listening on 127.0.0.1:{copter.port}",
+                  flush=True)
     swarm.start()
     try:
         if args.duration > 0:

@@ -8,7 +8,7 @@ import socket
 import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from sim.copter.__main__ import parse_args, run
+from sim.copter.__main__ import _configs, parse_args, run
 
 
 def test_bad_arguments_are_refused() -> None:
@@ -22,6 +22,10 @@ def test_bad_arguments_are_refused() -> None:
     args = parse_args(["--udp", "127.0.0.1:14550", "--param", "fs_gcs_enable=1"])
     assert args.param == [("FS_GCS_ENABLE", 1.0)] and args.udp == ("127.0.0.1", 14550)
     assert parse_args(["--tcp", "5760", "--signing-key", "ab" * 32]).signing_key == b"\xab" * 32
+    scenario = _configs(parse_args(["--udp", "127.0.0.1:1", "--scenario", "--sysid", "20",
+                                    "--param", "FS_GCS_ENABLE=1"]))
+    assert len(scenario) == 14 and scenario[0][0] == 20
+    assert scenario[0][2].params["FS_GCS_ENABLE"] == 1.0
 
 
 async def test_the_command_runs_copters_that_reach_the_ground_station() -> None:
