@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from dispatch.bench.report import Row, format_summary, format_table, gap, summarise, write_json
-from dispatch.bench.runners import RUNNERS
+from dispatch.bench.runners import RUNNERS, Plan
 from dispatch.checker import check_plan
 from dispatch.instances import (
     DEFAULT_SCALE,
@@ -83,7 +83,10 @@ def run_one(task: tuple[str, str, str, float, int, BestKnown | None]) -> Row:
     kind = SETS[set_name].kind
     instance = read_instance(kind, path)
     problem = to_problem(instance, DEFAULT_SCALE)
-    plan = RUNNERS[solver](problem, kind, time_limit_s, seed)
+    try:
+        plan = RUNNERS[solver](problem, kind, time_limit_s, seed)
+    except Exception as exc:  # a peer's failure is a result to report, not a crash
+        plan = Plan((), None, 0.0, f"error: {type(exc).__name__}: {exc}"[:200])
     if plan.routes:
         report = check_plan(
             instance,

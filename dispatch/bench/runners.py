@@ -152,7 +152,7 @@ def run_vroom(problem: Problem, kind: str, time_limit_s: float, seed: int) -> Pl
             vroom.ShipmentStep(
                 id=r.delivery, location=r.delivery, default_service=node.service_s, time_windows=tw
             ),
-            amount=[max(0, pick.load)],
+            amount=vroom.Amount([max(0, pick.load)]),
         )
         del i
     t0 = time.perf_counter()

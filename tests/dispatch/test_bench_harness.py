@@ -59,3 +59,14 @@ def test_solomon_instance_given_by_path_with_peers(tmp_path: Path) -> None:
 def test_unknown_solver_and_instance_are_refused(tmp_path: Path) -> None:
     assert main(["--set", "solomon", "--solvers", "gurobi", "--root", str(ROOT)]) == 2
     assert main(["--set", "solomon", "--instances", "Z1", "--root", str(ROOT)]) == 2
+
+
+@pytest.mark.slow
+def test_lilim_peers_produce_checked_pdptw_plans(tmp_path: Path) -> None:
+    doc = _run(
+        tmp_path, "--set", "lilim", "--instances", "lc101", "--time-limit", "1",
+        "--solvers", "vroom,pyvrp",
+    )  # fmt: skip
+    for r in doc["rows"]:  # type: ignore[attr-defined]
+        assert r["feasible"] is True, r
+        assert r["bks_vehicles"] == 10
