@@ -165,6 +165,7 @@ class WireFleet:
         telemetry_period_s: float = 1.0,
         backoff: Backoff | None = None,
         ack_timeout_s: float = 5.0,
+        client_tick_s: float = 1.0,
         seed: int = 0,
     ) -> None:
         self.url = url
@@ -174,6 +175,7 @@ class WireFleet:
         self.runner = GroundRunner(clock, step_s=step_s, telemetry_period_s=telemetry_period_s)
         self.backoff = backoff
         self.ack_timeout_s = ack_timeout_s
+        self.client_tick_s = client_tick_s  # how often each client checks for overdue acks
         self.seed = seed
         self.clients: dict[str, GroundVehicleClient] = {}
         self.links: dict[str, ProtocolLink] = {}
@@ -195,6 +197,7 @@ class WireFleet:
             sw="kaiteki-sim",
             backoff=self.backoff,
             ack_timeout_s=self.ack_timeout_s,
+            tick_period_s=self.client_tick_s,
             seed=self.seed + len(self.clients),
         )
         link = ProtocolLink(client, self.epoch_s)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from fleet.ground_server import GroundServer
-from sim.ground.bus import Bus
+from sim.ground.bus import DEFAULT_LOOP, Bus
 from sim.ground.link_faults import CuttableRelay
 from sim.ground.mobility import PersonalMobility
 from sim.ground.network import load_network
@@ -181,3 +181,75 @@ async def test_hold_resume_and_return_to_depot_commands(harness: Harness) -> Non
     assert back.ok
     await h.until(lambda: bool(h.kinds("pm-01", m.EventKind.AT_DEPOT)))
     assert h.kinds("pm-01", m.EventKind.AT_DEPOT)[0].stop_id == "pm-depot"
+
+
+PM_TRIPS = [
+    ("home-utase-1", "bay-town"),
+    ("kaihin-makuhari", "messe"),
+    ("home-utase-2", "bay-town"),
+    ("messe", "kaihin-makuhari"),
+    ("home-wakaba-b3", "bay-park-cross-tower"),
+]
+
+
+@pytest.mark.slow
+async def test_fifty_vehicles_over_websockets_with_a_mass_reconnect() -> None:
+    speed = 200.0
+    clock = ScaledClock(speed)
+    net = load_network()
+    ids = [f"bus-{i:02d}" for i in range(10)] + [f"pm-{i:02d}" for i in range(40)]
+    tokens = {v: f"secret-{v}" for v in ids}
+    async with GroundServer(tokens, clock=clock, ping_interval_s=None) as server:
+        relay = CuttableRelay(server.host, server.port)
+        await relay.start()
+        fleet = WireFleet(
+            f"ws://127.0.0.1:{relay.port}{m.PATH}",
+            clock,
+            tokens,
+            epoch_s=EPOCH_S,
+            step_s=2.0,
+            telemetry_period_s=20.0,
+            backoff=Backoff(initial_s=5.0, max_s=20.0),
+            ack_timeout_s=120.0,
+            client_tick_s=10.0,
+        )
+        for i, vid in enumerate(ids):
+            fleet.add(
+                Bus(vid, net, start=DEFAULT_LOOP[i % 6])
+                if vid.startswith("bus")
+                else PersonalMobility(vid, net)
+            )
+        h = Harness(server, relay, fleet)
+        await fleet.start()
+        try:
+            async with asyncio.timeout(20.0):
+                await fleet.wait_connected()
+            assert len(server.connected_vehicles()) == 50
+            acks = await asyncio.wait_for(
+                asyncio.gather(
+                    *(
+                        server.send_plan(
+                            f"pm-{i:02d}", [stop(a, up=(f"r{i}",)), stop(b, down=(f"r{i}",))]
+                        )
+                        for i, (a, b) in ((i, PM_TRIPS[i % len(PM_TRIPS)]) for i in range(40))
+                    )
+                ),
+                timeout=20.0,
+            )
+            assert all(a.ok for a in acks)
+            await h.until(lambda: sum(len(h.kinds(v, m.EventKind.BOARDED)) for v in ids) >= 10)
+            assert relay.cut() == 50  # every link drops at once; reconnects stampede back
+            pms = [v for v in ids if v.startswith("pm")]
+            await h.until(lambda: all(h.kinds(v, m.EventKind.AT_DEPOT) for v in pms), 90.0)
+            await fleet.stop_vehicles()
+            await h.until(lambda: fleet.unacked_events() == 0)
+            for vid, link in fleet.links.items():
+                assert [e.seq for e in h.events[vid]] == list(range(1, link.events_sent + 1)), vid
+                assert h.telemetry[vid] >= 2
+            boarded = Counter(e.rider_id for v in ids for e in h.kinds(v, m.EventKind.BOARDED))
+            alighted = Counter(e.rider_id for v in ids for e in h.kinds(v, m.EventKind.ALIGHTED))
+            assert boarded == alighted == Counter({f"r{i}": 1 for i in range(40)})
+            assert all(c.connects >= 2 for c in fleet.clients.values())
+        finally:
+            await fleet.stop()
+            await relay.stop()
