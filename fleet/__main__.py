@@ -14,6 +14,8 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fleet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the fleet service (operator API, vehicle servers)")
+    serve.add_argument("--config", required=True, help="service configuration TOML file")
     demo = sub.add_parser("demo", help="run the Chiba scenario on the built-in simulator")
     demo.add_argument("--hours", type=float, default=3.0, help="simulated hours (default 3)")
     demo.add_argument("--speed", type=float, default=60.0, help="clock speed-up in wire mode")
@@ -26,6 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from fleet.config import ConfigError, load_config
+        from fleet.serve import run
+
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return run(config)
     if args.command == "demo":
         from fleet.demo import run_demo
 

@@ -41,6 +41,19 @@ class SystemClock:
         await asyncio.sleep(max(0.0, dt_s))
 
 
+class WallClock:
+    """Wall-clock time in Unix seconds, for the service's own time line in production.
+
+    Deadlines and promised windows an operator sees are then ordinary Unix times. (It can jump
+    if the host's clock is set; timeouts at the edges use `SystemClock`.)"""
+
+    def now_s(self) -> float:
+        return time.time()
+
+    async def sleep(self, dt_s: float) -> None:
+        await asyncio.sleep(max(0.0, dt_s))
+
+
 class ScaledClock:
     """Wall-clock time sped up by `speed` (the demo's `--speed 60` runs an hour in a minute).
 

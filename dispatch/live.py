@@ -1,0 +1,378 @@
+"""Live dispatch: an answer at once for each new request, by cheap insertion into current plans.
+
+Two dispatchers, both pure (no I/O, time passed in):
+
+- `GroundDispatcher`: dial-a-ride for buses and personal mobility. A request is inserted into the
+  stop sequence of the vehicle where it adds least time, trying every pickup and drop-off
+  position, keeping capacity, every promised window already given, and the maximum ride time
+  (a factor of the direct trip). Buses only serve their stops (riders walk to the nearest stop;
+  the walk is reported); personal mobility goes door to door with one rider.
+- `DroneDispatcher`: parcels from warehouses to drone ports. A drone flies one parcel per trip,
+  out and back to its warehouse, and swaps its battery there between trips. A trip is accepted
+  only if the energy it needs (per-leg power depending on payload, plus the landing reserve)
+  fits the battery, the payload fits, and the deadline holds; otherwise the request is refused
+  with the reason. Air legs come from `geofences` (airspace-aware distances), given as a matrix.
+
+A request that cannot be served is rejected with a reason, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+EARTH_M = 6_371_008.8
+
+
+def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    p1, p2 = math.radians(a[0]), math.radians(b[0])
+    h = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(b[1] - a[1]) / 2) ** 2
+    )
+    return 2 * EARTH_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to a request: accepted with a promise, or rejected with the reason."""
+
+    accepted: bool
+    request_id: str
+    vehicle_id: str = ""
+    earliest_s: float = 0.0  # promised window: pickup (trips) or delivery (parcels)
+    latest_s: float = 0.0
+    reason: str = ""
+    walk_m: float = 0.0  # rider's walk to and from bus stops
+
+
+# ------------------------------------------------------------------------------------ ground
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A stop in a ground vehicle's plan: pick up or drop off one request's riders."""
+
+    request_id: str
+    action: str  # "pickup" or "dropoff"
+    place: str
+    position: tuple[float, float]
+    riders: int
+    latest_s: float  # promised latest time of this stop
+    max_ride_s: float = math.inf  # for a dropoff: the latest ride time allowed
+
+
+@dataclass
+class GroundVehicle:
+    id: str
+    kind: str  # "bus" or "mobility"
+    position: tuple[float, float]
+    capacity: int
+    speed_m_s: float
+    available_s: float = 0.0
+    onboard: int = 0
+    stops: list[Stop] = field(default_factory=list)
+    picked_up_at: dict[str, float] = field(default_factory=dict)
+    locked: int = 0  # the first `locked` stops are committed and cannot be moved
+    online: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TripRequest:
+    id: str
+    origin: str
+    destination: str
+    origin_pos: tuple[float, float]
+    destination_pos: tuple[float, float]
+    riders: int
+    earliest_s: float
+    latest_dropoff_s: float
+    mode: str = "any"  # "bus", "mobility" or "any"
+
+
+@dataclass(frozen=True, slots=True)
+class GroundParams:
+    detour_factor: float = 1.35  # road distance over straight-line distance
+    dwell_s: float = 30.0
+    max_ride_factor: float = 2.0
+    max_ride_slack_s: float = 300.0
+    pickup_window_s: float = 600.0
+    walk_speed_m_s: float = 1.2
+    max_walk_m: float = 600.0
+
+
+class GroundDispatcher:
+    """Cheap insertion for ground trips (see the module docstring)."""
+
+    def __init__(
+        self, stops: Mapping[str, tuple[float, float]], params: GroundParams | None = None
+    ) -> None:
+        self.bus_stops = dict(stops)
+        self.params = params or GroundParams()
+        self.vehicles: dict[str, GroundVehicle] = {}
+
+    def travel_s(
+        self, vehicle: GroundVehicle, a: tuple[float, float], b: tuple[float, float]
+    ) -> float:
+        return haversine_m(a, b) * self.params.detour_factor / vehicle.speed_m_s
+
+    def nearest_stop(self, point: tuple[float, float]) -> tuple[str, float]:
+        return min(
+            ((s, haversine_m(point, p)) for s, p in sorted(self.bus_stops.items())),
+            key=lambda x: x[1],
+        )
+
+    def _schedule(
+        self, v: GroundVehicle, stops: Sequence[Stop], now_s: float
+    ) -> list[float] | None:
+        """Arrival times of `stops`, or None when capacity, a window or a ride limit breaks."""
+        t, pos, load = max(now_s, v.available_s), v.position, v.onboard
+        times: list[float] = []
+        picked = dict(v.picked_up_at)
+        for stop in stops:
+            t += self.travel_s(v, pos, stop.position)
+            if stop.action == "pickup":
+                load += stop.riders
+                picked[stop.request_id] = t
+                if load > v.capacity:
+                    return None
+            else:
+                load -= stop.riders
+                start = picked.get(stop.request_id)
+                if start is not None and t - start > stop.max_ride_s:
+                    return None
+            if t > stop.latest_s:
+                return None
+            times.append(t)
+            t += self.params.dwell_s
+            pos = stop.position
+        return times
+
+    def insert(self, request: TripRequest, now_s: float) -> Decision:
+        """Accept the request into the best vehicle's plan, or reject it with the reason."""
+        p = self.params
+        candidates: list[tuple[float, str, list[Stop], float, float]] = []
+        reasons: set[str] = set()
+        for vid in sorted(self.vehicles):
+            v = self.vehicles[vid]
+            if not v.online:
+                reasons.add("vehicle offline")
+                continue
+            if request.mode not in ("any", v.kind):
+                continue
+            if v.kind == "bus":
+                o_stop, o_walk = self.nearest_stop(request.origin_pos)
+                d_stop, d_walk = self.nearest_stop(request.destination_pos)
+                if o_stop == d_stop or max(o_walk, d_walk) > p.max_walk_m:
+                    reasons.add("no bus stop within walking distance of both ends")
+                    continue
+                a, b = self.bus_stops[o_stop], self.bus_stops[d_stop]
+                walk = o_walk + d_walk
+                a_name, b_name = o_stop, d_stop
+            else:
+                if request.riders > v.capacity:
+                    reasons.add("too many riders for personal mobility")
+                    continue
+                a, b, walk = request.origin_pos, request.destination_pos, 0.0
+                a_name, b_name = request.origin, request.destination
+            direct = self.travel_s(v, a, b)
+            max_ride = p.max_ride_factor * direct + p.max_ride_slack_s
+            earliest = request.earliest_s + (o_walk / p.walk_speed_m_s if v.kind == "bus" else 0.0)
+            latest_pickup = earliest + p.pickup_window_s
+            pickup = Stop(request.id, "pickup", a_name, a, request.riders, latest_pickup)
+            dropoff = Stop(
+                request.id, "dropoff", b_name, b, request.riders, request.latest_dropoff_s, max_ride
+            )
+            base = v.stops
+            base_times = self._schedule(v, base, now_s)
+            base_end = base_times[-1] if base_times else now_s
+            best: tuple[float, list[Stop], float, float] | None = None
+            for i in range(v.locked, len(base) + 1):
+                for j in range(i, len(base) + 1):
+                    trial = [*base[:i], pickup, *base[i:j], dropoff, *base[j:]]
+                    times = self._schedule(v, trial, now_s)
+                    if times is None:
+                        continue
+                    if times[i] < earliest:  # waiting for the rider is not modelled: arrive on time
+                        continue
+                    added = (times[-1] if times else now_s) - base_end
+                    if best is None or added < best[0]:
+                        best = (added, trial, times[i], times[j + 1])
+            if best is None:
+                reasons.add("no vehicle can fit it within the windows")
+                continue
+            candidates.append((best[0], vid, best[1], best[2], walk))
+        if not candidates:
+            why = "; ".join(sorted(reasons)) or f"no {request.mode} vehicle in service"
+            return Decision(False, request.id, reason=why)
+        added, vid, plan, pickup_t, walk = min(candidates, key=lambda c: (c[0], c[1]))
+        self.vehicles[vid].stops = plan
+        return Decision(True, request.id, vid, pickup_t, pickup_t + p.pickup_window_s, walk_m=walk)
+
+    def remove(self, request_id: str) -> None:
+        """Drop a request's stops that have not happened (cancelled or re-planned)."""
+        for v in self.vehicles.values():
+            v.stops = [
+                s
+                for s in v.stops
+                if s.request_id != request_id
+                or (s.action == "dropoff" and request_id in v.picked_up_at)
+            ]
+
+    def stop_done(self, vehicle_id: str, request_id: str, action: str, t_s: float) -> None:
+        v = self.vehicles[vehicle_id]
+        for k, s in enumerate(v.stops):
+            if s.request_id == request_id and s.action == action:
+                del v.stops[k]
+                v.locked = max(0, v.locked - 1) if k < v.locked else v.locked
+                break
+        if action == "pickup":
+            v.picked_up_at[request_id] = t_s
+            v.onboard += next((s.riders for s in v.stops if s.request_id == request_id), 1)
+        else:
+            v.picked_up_at.pop(request_id, None)
+            v.onboard = max(0, v.onboard - 1)
+
+
+# ------------------------------------------------------------------------------------ drones
+@dataclass(frozen=True, slots=True)
+class DroneModel:
+    cruise_speed_m_s: float = 11.0
+    max_payload_kg: float = 5.0
+    battery_wh: float = 700.0
+    hover_power_w: float = 1100.0
+    cruise_power_w: float = 950.0
+    power_per_kg_w: float = 90.0
+    reserve_fraction: float = 0.20
+    battery_swap_s: float = 240.0
+    loading_s: float = 60.0
+    landing_service_s: float = 90.0
+    climb_descent_s: float = 50.0  # time in vertical flight per leg (climb + descent)
+
+    def leg_energy_wh(self, duration_s: float, payload_kg: float) -> float:
+        """Energy of one leg: cruise power plus payload, vertical phases at hover power."""
+        vertical = min(duration_s, self.climb_descent_s)
+        cruise = duration_s - vertical
+        per_kg = self.power_per_kg_w * payload_kg
+        return (
+            (self.cruise_power_w + per_kg) * cruise + (self.hover_power_w + per_kg) * vertical
+        ) / 3600.0
+
+
+@dataclass
+class Drone:
+    id: str
+    home: str  # warehouse id
+    available_s: float = 0.0
+    soc: float = 1.0
+    online: bool = True
+    queue: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelRequest:
+    id: str
+    warehouse: str
+    drone_port: str
+    weight_kg: float
+    ready_s: float
+    deadline_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class DroneTrip:
+    """One planned sortie: leave the warehouse, land at the port, come back."""
+
+    order_id: str
+    drone_id: str
+    depart_s: float
+    arrive_s: float
+    return_s: float
+    energy_wh: float
+    landing_soc: float  # state of charge at the last landing (back home), >= reserve
+
+
+LegTime = Callable[[str, str], float | None]
+
+
+class DroneDispatcher:
+    """Cheap insertion for parcels (see the module docstring). `leg_s(a, b)` gives the flight
+    time between two sites from the airspace-aware matrix (None: no legal route)."""
+
+    def __init__(self, model: DroneModel, leg_s: LegTime) -> None:
+        self.model = model
+        self.leg_s = leg_s
+        self.drones: dict[str, Drone] = {}
+        self.trips: dict[str, DroneTrip] = {}
+
+    def plan_trip(self, drone: Drone, request: ParcelRequest, now_s: float) -> DroneTrip | str:
+        m = self.model
+        if request.weight_kg > m.max_payload_kg:
+            return f"parcel {request.weight_kg} kg is over the {m.max_payload_kg} kg payload limit"
+        out = self.leg_s(request.warehouse, request.drone_port)
+        back = self.leg_s(request.drone_port, drone.home)
+        if out is None or back is None:
+            return f"no legal air route between {request.warehouse} and {request.drone_port}"
+        reposition = (
+            0.0 if drone.home == request.warehouse else self.leg_s(drone.home, request.warehouse)
+        )
+        if reposition is None:
+            return f"no legal air route from {drone.home} to {request.warehouse}"
+        energy = (
+            m.leg_energy_wh(reposition, 0.0)
+            + m.leg_energy_wh(out, request.weight_kg)
+            + m.leg_energy_wh(back, 0.0)
+        )
+        energy += (m.hover_power_w * 30.0) / 3600.0  # 30 s of hover for the landing approach
+        full_swap = drone.soc < 0.999
+        start_soc = 1.0  # the battery is swapped for a full one before every sortie
+        landing_soc = start_soc - energy / m.battery_wh
+        if landing_soc < m.reserve_fraction:
+            return (
+                f"the trip needs {energy:.0f} Wh: it would land at {landing_soc:.0%}, "
+                f"under the {m.reserve_fraction:.0%} reserve"
+            )
+        ready = max(now_s, drone.available_s, request.ready_s - reposition)
+        depart = ready + (m.battery_swap_s if full_swap else 0.0) + reposition + m.loading_s
+        arrive = depart + out
+        return_s = arrive + m.landing_service_s + back
+        if arrive > request.deadline_s:
+            return (
+                f"earliest delivery {arrive:.0f} s is after the deadline {request.deadline_s:.0f} s"
+            )
+        return DroneTrip(request.id, drone.id, depart, arrive, return_s, energy, landing_soc)
+
+    def insert(self, request: ParcelRequest, now_s: float) -> Decision:
+        best: DroneTrip | None = None
+        reasons: set[str] = set()
+        for did in sorted(self.drones):
+            drone = self.drones[did]
+            if not drone.online:
+                reasons.add("drone offline")
+                continue
+            trip = self.plan_trip(drone, request, now_s)
+            if isinstance(trip, str):
+                reasons.add(trip)
+                continue
+            if best is None or (trip.arrive_s, trip.drone_id) < (best.arrive_s, best.drone_id):
+                best = trip
+        if best is None:
+            return Decision(
+                False, request.id, reason="; ".join(sorted(reasons)) or "no drone in service"
+            )
+        drone = self.drones[best.drone_id]
+        drone.available_s = best.return_s
+        drone.soc = best.landing_soc
+        drone.queue.append(request.id)
+        self.trips[request.id] = best
+        return Decision(True, request.id, best.drone_id, best.arrive_s, best.arrive_s + 300.0)
+
+    def release(self, order_id: str) -> DroneTrip | None:
+        """Forget a planned trip (delivered, cancelled, or to be re-dispatched)."""
+        trip = self.trips.pop(order_id, None)
+        if trip is not None:
+            drone = self.drones[trip.drone_id]
+            drone.queue = [o for o in drone.queue if o != order_id]
+        return trip
+
+    def set_online(self, drone_id: str, online: bool) -> None:
+        self.drones[drone_id].online = online
