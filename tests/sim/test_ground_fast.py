@@ -24,9 +24,9 @@ PM_TRIPS = [
 ]
 
 
-def _world() -> MemoryGround:
+def _world(n_buses: int, n_pms: int) -> MemoryGround:
     net = load_network()
-    ids = [f"bus-{i:02d}" for i in range(10)] + [f"pm-{i:02d}" for i in range(40)]
+    ids = [f"bus-{i:02d}" for i in range(n_buses)] + [f"pm-{i:02d}" for i in range(n_pms)]
     world = MemoryGround(
         {v: f"token-{v}" for v in ids},
         VirtualClock(),
@@ -42,17 +42,19 @@ def _world() -> MemoryGround:
     return world
 
 
-async def _scenario() -> tuple[MemoryGround, list[tuple[str, int, str, float]]]:
-    world = _world()
+async def _scenario(
+    n_buses: int = 10, n_pms: int = 40
+) -> tuple[MemoryGround, list[tuple[str, int, str, float]]]:
+    world = _world(n_buses, n_pms)
     world.step()
-    assert len(world.server.connected_vehicles()) == 50
-    for i in range(40):
+    assert len(world.server.connected_vehicles()) == n_buses + n_pms
+    for i in range(n_pms):
         a, b = PM_TRIPS[i % len(PM_TRIPS)]
         rider = f"rider-{i:02d}"
         world.send_plan(
             f"pm-{i:02d}", [m.PlanStop(a, pickups=(rider,)), m.PlanStop(b, dropoffs=(rider,))]
         )
-    for i in range(0, 10, 2):
+    for i in range(0, n_buses, 2):
         riders = (f"bus-rider-{i}a", f"bus-rider-{i}b")
         world.send_plan(
             f"bus-{i:02d}",
@@ -63,7 +65,7 @@ async def _scenario() -> tuple[MemoryGround, list[tuple[str, int, str, float]]]:
             ],
         )
     await world.run_for(300.0)
-    cut = ["bus-00", "bus-03", "pm-01", "pm-07", "pm-20"]
+    cut = ["bus-00", "bus-03", "pm-01", "pm-07", f"pm-{n_pms // 2:02d}"]
     for vid in cut:
         world.cut(vid)
     await world.run_for(120.0)
@@ -77,7 +79,7 @@ async def _scenario() -> tuple[MemoryGround, list[tuple[str, int, str, float]]]:
             for e in world.app_events
             if isinstance(e, EventReceived) and e.event.kind is m.EventKind.PLAN_COMPLETED
         }
-        if len(done) == 45:
+        if len(done) == n_pms + (n_buses + 1) // 2:
             break
     trace = [
         (e.vehicle_id, e.event.seq, e.event.kind.value, e.event.t_s)
@@ -110,6 +112,6 @@ async def test_fifty_vehicles_complete_plans_through_link_cuts_exactly_once() ->
 
 
 async def test_fast_mode_is_deterministic() -> None:
-    _, first = await _scenario()
-    _, second = await _scenario()
-    assert first == second and len(first) > 300
+    _, first = await _scenario(4, 12)
+    _, second = await _scenario(4, 12)
+    assert first == second and len(first) > 100
