@@ -254,3 +254,17 @@ def test_unknown_connection_ids_are_ignored() -> None:
     core.receive(ConnId(999), _tm(), 0.0)
     core.disconnected(ConnId(999), 0.0)
     assert core.outputs() == [] and core.events() == []
+
+
+def test_commands_for_a_closed_connection_wait_for_the_next_one() -> None:
+    core = _core()
+    side = Side(core)
+    side.send(_hello())
+    side.send(_hello())  # closes the connection (hello twice); the transport has not gone yet
+    assert side.closed is not None
+    hold = core.send_command(VID, m.Hold(0))
+    side.collect()
+    assert hold not in side.got  # nothing is sent on a closed connection
+    core.disconnected(side.conn, 1.0)
+    fresh = Side(core)
+    assert fresh.send(_hello())[1:] == [hold]  # delivered on the next connection

@@ -43,6 +43,14 @@ class Backoff:
         if not 0.0 <= self.jitter < 1.0:
             raise ValueError("jitter must be within 0..1")
 
+    def delay_s(self, failures: int, close_code: int | None, rng: random.Random) -> float:
+        """The wait before reconnecting after `failures` failures in a row (>= 1)."""
+        if close_code in _NO_FAST_RETRY:
+            base_s = self.max_s
+        else:
+            base_s = min(self.max_s, self.initial_s * self.factor ** min(failures - 1, 60))
+        return base_s * (1.0 + rng.uniform(-self.jitter, self.jitter))
+
 
 class GroundVehicleClient:
     """One vehicle's connection to the fleet server (see the module docstring)."""
@@ -202,12 +210,7 @@ class GroundVehicleClient:
             self._wake.set()
 
     async def _wait_before_retry(self, failures: int, code: int | None) -> None:
-        b = self.backoff
-        if code in _NO_FAST_RETRY:
-            delay_s = b.max_s
-        else:
-            delay_s = min(b.max_s, b.initial_s * b.factor ** min(failures - 1, 60))
-        delay_s *= 1.0 + self._rng.uniform(-b.jitter, b.jitter)
+        delay_s = self.backoff.delay_s(failures, code, self._rng)
         sleeper = asyncio.create_task(self.clock.sleep(delay_s))
         closer = asyncio.create_task(self._closing.wait())
         await asyncio.wait({sleeper, closer}, return_when=asyncio.FIRST_COMPLETED)

@@ -232,7 +232,7 @@ class GroundServerCore:
             record.plan_version_sent = numbered.plan_version
         record.pending[numbered.seq] = numbered
         conn = self._conns.get(record.conn) if record.conn is not None else None
-        if conn is not None:
+        if conn is not None and conn.stage is _Stage.OPEN:
             self._out.append(Send(conn.id, data))
             self.stats.frames_out += 1
         return numbered
