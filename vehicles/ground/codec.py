@@ -125,6 +125,20 @@ def _fields(fields: tuple[Field, ...], raw: dict[Any, Any], where: str) -> dict[
             if f.required:
                 raise ProtocolError(_FIELD_INVALID, f"{where}{f.name}: missing")
             continue
+        # Fast paths for the common valid cases (telemetry is mostly numbers); anything else,
+        # including NaN and infinity (which fail the range test), goes to `_check`.
+        kind, t = f.kind, type(value)
+        if kind is Kind.NUM and (t is float or t is int):
+            number = float(value)
+            if f.lo <= number <= f.hi:
+                out[f.name] = number
+                continue
+        elif kind is Kind.INT and t is int and f.lo <= value <= f.hi:
+            out[f.name] = value
+            continue
+        elif kind is Kind.BOOL and t is bool:
+            out[f.name] = value
+            continue
         out[f.name] = _check(f, value, where)
     return out
 
