@@ -37,6 +37,7 @@ from sim.ground.plan import (
 from sim.ground.routing import EdgePosition, Route, Router, point_on_edge, snap
 
 S = VehicleState
+MAX_OFF_NETWORK_M = 250.0  # a lat/lon stop farther than this from any usable edge is refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +293,14 @@ class GroundVehicle:
         lat_deg, lon_deg = to_wgs84(*self._xy)
         self._events.append(
             VehicleEvent(
-                kind, self.t_s, self.plan_version, stop_id, rider_id, code, detail, lat_deg,
+                kind,
+                self.t_s,
+                self.plan_version,
+                stop_id,
+                rider_id,
+                code,
+                detail,
+                lat_deg,
                 lon_deg,
             )
         )
@@ -312,7 +320,16 @@ class GroundVehicle:
 
     def _plan_target(self, stop: PlanStop) -> Target:
         if stop.lat_deg is not None and stop.lon_deg is not None:
-            position = snap(self.network, stop.lat_deg, stop.lon_deg, self.mode).position
+            try:
+                snapped = snap(self.network, stop.lat_deg, stop.lon_deg, self.mode)
+            except ValueError as exc:
+                raise PlanError(f"stop {stop.stop_id!r}: {exc}") from exc
+            if snapped.off_network_m > MAX_OFF_NETWORK_M:
+                raise PlanError(
+                    f"stop {stop.stop_id!r} is {snapped.off_network_m:.0f} m from the nearest "
+                    f"{self.mode} (at most {MAX_OFF_NETWORK_M:.0f} m)"
+                )
+            position = snapped.position
         else:
             try:
                 position = self.router.position_of(stop.stop_id)

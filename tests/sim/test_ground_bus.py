@@ -122,6 +122,11 @@ def test_refused_plans_leave_the_bus_unchanged() -> None:
         (Plan(4, (PlanStop("atlantis", dropoffs=(R("a"),)),)), PlanError, "unknown stop"),
         (Plan(4, (PlanStop("messe", dropoffs=(R("zed"),)),)), PlanError, "neither on board"),
         (Plan(4, (PlanStop("messe", pickups=(R("a"),)),)), PlanError, "already on board"),
+        (
+            Plan(4, (PlanStop("at-sea", lat_deg=35.60, lon_deg=140.00, dropoffs=(R("a"),)),)),
+            PlanError,
+            "m from the nearest road",
+        ),
     ]
     for plan, error, message in bad:
         with pytest.raises(error, match=message):

@@ -124,3 +124,25 @@ def test_route_between_any_two_points_is_at_least_the_straight_line(
     assert math.dist(route.points_xy[-1], (b.x_m, b.y_m)) < 1e-6
     back = router.route(b.position, a.position)
     assert back.length_m == pytest.approx(route.length_m, abs=1e-6)
+
+
+def test_dijkstra_agrees_with_floyd_warshall_between_all_places() -> None:
+    """An independent all-pairs computation on the raw edges gives the same distances."""
+    net = load_network()
+    for mode in TravelMode:
+        nodes = sorted(net.nodes)
+        index = {n: i for i, n in enumerate(nodes)}
+        dist = np.full((len(nodes), len(nodes)), np.inf)
+        np.fill_diagonal(dist, 0.0)
+        for e in net.edges:
+            if e.allows(mode):
+                a, b = index[e.from_node], index[e.to_node]
+                dist[a, b] = dist[b, a] = min(dist[a, b], e.length_m)
+        for k in range(len(nodes)):
+            dist = np.minimum(dist, dist[:, k : k + 1] + dist[k : k + 1, :])
+        places = [p for p in net.places.values() if net.adjacency[mode][p.node]]
+        for a_place in places[::3]:
+            for b_place in places:
+                expected = dist[index[a_place.node], index[b_place.node]]
+                got = shortest_path_m(net, a_place.id, b_place.id, mode)
+                assert got == pytest.approx(expected, abs=1e-6), (mode, a_place.id, b_place.id)
