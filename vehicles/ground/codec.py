@@ -133,10 +133,9 @@ def _fields(fields: tuple[Field, ...], raw: dict[Any, Any], where: str) -> dict[
             if f.lo <= number <= f.hi:
                 out[f.name] = number
                 continue
-        elif kind is Kind.INT and t is int and f.lo <= value <= f.hi:
-            out[f.name] = value
-            continue
-        elif kind is Kind.BOOL and t is bool:
+        elif (kind is Kind.INT and t is int and f.lo <= value <= f.hi) or (
+            kind is Kind.BOOL and t is bool
+        ):
             out[f.name] = value
             continue
         out[f.name] = _check(f, value, where)
