@@ -278,3 +278,30 @@ async def test_a_vehicle_that_stops_reading_is_cut_off_not_buffered_forever() ->
     outbox.put(b"late")  # nothing more is queued once closing
     assert len(outbox.frames) == 1
     outbox.task.cancel()
+
+
+async def test_client_gives_up_on_a_server_that_never_welcomes() -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+
+    hellos = 0
+
+    async def mute(ws: ServerConnection) -> None:
+        nonlocal hellos
+        async for _ in ws:
+            hellos += 1  # reads the hello, never answers
+
+    async with serve(mute, "127.0.0.1", 0, subprotocols=[m.SUBPROTOCOL]) as srv:  # type: ignore[list-item]
+        port = srv.sockets[0].getsockname()[1]
+        client = GroundVehicleClient(
+            f"ws://127.0.0.1:{port}{m.PATH}",
+            m.VehicleId("v"),
+            "t",
+            backoff=FAST,
+            open_timeout_s=0.3,
+        )
+        task = asyncio.create_task(client.run())
+        await _until(lambda: client.connects >= 2)  # it gave up and tried again
+        assert client.last_close is not None and client.last_close[1] == "no welcome in time"
+        assert hellos >= 1 and not client.connected
+        await client.close()
+        await asyncio.wait_for(task, 5)

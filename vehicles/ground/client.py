@@ -177,6 +177,7 @@ class GroundVehicleClient:
         self._wake.set()
         writer = asyncio.create_task(self._writer(ws))
         ticker = asyncio.create_task(self._ticker())
+        watchdog = asyncio.create_task(self._welcome_watchdog(ws))
         opened = False
         try:
             async for data in ws:
@@ -189,12 +190,18 @@ class GroundVehicleClient:
         except WebSocketException:
             pass
         finally:
-            for task in (writer, ticker):
+            for task in (writer, ticker, watchdog):
                 task.cancel()
-            for task in (writer, ticker):
+            for task in (writer, ticker, watchdog):
                 with contextlib.suppress(asyncio.CancelledError, WebSocketException):
                     await task
         return opened
+
+    async def _welcome_watchdog(self, ws: ClientConnection) -> None:
+        """Give up on a server that accepted the websocket but never says welcome."""
+        await self.clock.sleep(self.open_timeout_s)
+        if not self.session.is_open:
+            await ws.close(1002, "no welcome in time")
 
     async def _writer(self, ws: ClientConnection) -> None:
         while True:
