@@ -112,6 +112,7 @@ class Config:
     supervisor: SupervisorConfig = field(default_factory=SupervisorConfig)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     name: str = "kaiteki"
+    clock_speed: float = 1.0  # 1: real time; >1: a sped-up service clock (demos and tests)
 
     def site(self, site_id: str) -> Site:
         for s in self.sites:
@@ -167,12 +168,49 @@ def _dataclass_from(cls: type, table: Any, path: str) -> Any:
     return cls(**values)
 
 
+TOP_KEYS = ("service", "listen", "operators", "sites", "vehicles", "drone", "supervisor", "dispatch")
+SECTION_KEYS = {
+    "service": ("name", "journal", "airspace", "clock_speed"),
+    "listen": ("http", "vehicle_ws", "mavlink_udp"),
+    "operators": ("name", "token", "role"),
+    "sites": ("id", "kind", "name", "name_ja", "lat_deg", "lon_deg", "capacity"),
+    "vehicles": ("id", "kind", "home", "token", "sysid", "signing_key", "capacity"),
+}
+
+
+def _known(table: Mapping[str, Any], section: str, path: str) -> None:
+    unknown = sorted(set(table) - set(SECTION_KEYS[section]))
+    if unknown:
+        raise ConfigError(f"{path}{unknown[0]}: unknown key")
+
+
+def _section(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{name}: expected a table [{name}]")
+    _known(table, name, f"{name}.")
+    return table
+
+
+def _rows(data: Mapping[str, Any], name: str) -> list[tuple[str, Mapping[str, Any]]]:
+    rows = data.get(name, [])
+    if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
+        raise ConfigError(f"{name}: expected an array of tables [[{name}]]")
+    out = []
+    for i, row in enumerate(rows):
+        _known(row, name, f"{name}[{i}].")
+        out.append((f"{name}[{i}].", row))
+    return out
+
+
 def parse_config(data: Mapping[str, Any], base: Path = Path()) -> Config:
-    listen = data.get("listen", {})
-    service = data.get("service", {})
+    unknown = sorted(set(data) - set(TOP_KEYS))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown key")
+    listen = _section(data, "listen")
+    service = _section(data, "service")
     operators = []
-    for i, op in enumerate(data.get("operators", [])):
-        p = f"operators[{i}]."
+    for p, op in _rows(data, "operators"):
         role = _get(op, "role", p, str)
         if role not in ROLES:
             raise ConfigError(f"{p}role: must be one of {', '.join(ROLES)}, got {role!r}")
@@ -183,8 +221,7 @@ def parse_config(data: Mapping[str, Any], base: Path = Path()) -> Config:
     if len({o.token for o in operators}) != len(operators):
         raise ConfigError("operators: two operators share a token")
     sites = []
-    for i, s in enumerate(data.get("sites", [])):
-        p = f"sites[{i}]."
+    for p, s in _rows(data, "sites"):
         kind = _get(s, "kind", p, str)
         if kind not in SITE_KINDS:
             raise ConfigError(f"{p}kind: must be one of {', '.join(SITE_KINDS)}, got {kind!r}")
@@ -208,10 +245,10 @@ def parse_config(data: Mapping[str, Any], base: Path = Path()) -> Config:
         )
     site_ids = [s.id for s in sites]
     if len(set(site_ids)) != len(site_ids):
-        raise ConfigError("sites: duplicate site id")
+        dup = next(x for x in site_ids if site_ids.count(x) > 1)
+        raise ConfigError(f"sites: duplicate site id {dup!r}")
     vehicles = []
-    for i, v in enumerate(data.get("vehicles", [])):
-        p = f"vehicles[{i}]."
+    for p, v in _rows(data, "vehicles"):
         kind = _get(v, "kind", p, str)
         if kind not in VEHICLE_KINDS:
             raise ConfigError(f"{p}kind: must be one of {', '.join(VEHICLE_KINDS)}, got {kind!r}")
@@ -239,7 +276,10 @@ def parse_config(data: Mapping[str, Any], base: Path = Path()) -> Config:
         vehicles.append(entry)
     ids = [v.id for v in vehicles]
     if len(set(ids)) != len(ids):
-        raise ConfigError("vehicles: duplicate vehicle id")
+        dup = next(x for x in ids if ids.count(x) > 1)
+        raise ConfigError(f"vehicles: duplicate vehicle id {dup!r}")
+    if not operators:
+        raise ConfigError("operators: at least one operator is needed (nobody could use the API)")
     sysids = [v.sysid for v in vehicles if v.kind == "drone"]
     if len(set(sysids)) != len(sysids):
         raise ConfigError("vehicles: two drones share a MAVLink system id")
@@ -260,7 +300,15 @@ def parse_config(data: Mapping[str, Any], base: Path = Path()) -> Config:
         supervisor=supervisor,
         dispatch=_dataclass_from(DispatchConfig, data.get("dispatch"), "dispatch."),
         name=_get(service, "name", "service.", str, "kaiteki"),
+        clock_speed=_clock_speed(service),
     )
+
+
+def _clock_speed(service: Mapping[str, Any]) -> float:
+    speed = float(_get(service, "clock_speed", "service.", (int, float), 1.0))
+    if not 0.0 < speed <= 10_000.0:
+        raise ConfigError(f"service.clock_speed: must be in (0, 10000], got {speed}")
+    return speed
 
 
 def load_config(path: str | Path) -> Config:
