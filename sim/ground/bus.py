@@ -7,9 +7,9 @@ Battery capacity and consumption were not found in the facts: the figures here a
 Service rule: with no plan, the bus runs its loop for ever, dwelling at every loop stop. A plan
 from the backend is served exactly, in order (the backend includes the loop stops it wants
 served and inserts on-demand stops between them); when the plan is done the bus rejoins its loop
-at the loop stop after the last one it served. Told to return to its depot, or low on battery
-with nothing planned, it drives to the depot and stays there (charging) until the next plan or
-`start_service()`.
+at the loop stop after the last one it served (an empty plan therefore means "run your loop").
+Told to return to its depot it parks there, charging, until the next plan or `start_service()`;
+low on battery with nothing planned it goes to charge and rejoins its loop at 90 %.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ BUS_DEFAULTS = VehicleParams(
 )
 
 
+RESUME_SOC = 0.9  # a bus that went to charge on low battery rejoins its loop at this charge
+
+
 class Bus(GroundVehicle):
     """An autonomous bus on roads; see the module docstring."""
 
@@ -72,6 +75,10 @@ class Bus(GroundVehicle):
         self._loop_next = 0
         self._parked = not in_service
         self._after_last_target()
+
+    def _on_idle(self) -> None:
+        if not self._parked and not self._targets and self.battery_soc >= RESUME_SOC:
+            self._after_last_target()  # charged again after a low-battery return: back to work
 
     def start_service(self) -> None:
         """Leave the depot (or idling) and run the loop."""

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from sim.ground.bus import Bus
 from sim.ground.plan import Plan, PlanError, StalePlanError, Telemetry, VehicleEvent
 from sim.ground.vehicle import GroundVehicle
 from vehicles.clock import Clock
@@ -69,8 +68,6 @@ def apply_command(vehicle: GroundVehicle, command: Command) -> Refusal | None:
             vehicle.hold()
         elif command.kind is CommandKind.RESUME:
             vehicle.resume()
-            if isinstance(vehicle, Bus):
-                vehicle.start_service()
         elif command.kind is CommandKind.RETURN_TO_DEPOT:
             vehicle.return_to_depot(command.depot_id)
         else:

@@ -238,6 +238,8 @@ class GroundVehicle:
 
     def take_over(self, detail: str = "") -> None:
         """A safety driver takes manual control: the simulator stops driving the vehicle."""
+        if self._manual:
+            return
         self._set_overlay(manual=True)
         self._emit(EventKind.MANUAL_TAKEOVER, stop_id=self.next_stop_id, detail=detail)
 
@@ -253,10 +255,9 @@ class GroundVehicle:
         if not (math.isfinite(dt_s) and dt_s >= 0.0):
             raise ValueError(f"dt_s must be finite and >= 0, got {dt_s!r}")
         end_s = self.t_s + dt_s
-        for _ in range(10_000):  # each pass ends a leg, a dwell or the step
-            left_s = end_s - self.t_s
-            if left_s <= 1e-9:
-                break
+        stalled = 0  # passes that moved no time (zero-length legs with zero dwell)
+        while (left_s := end_s - self.t_s) > 1e-9:  # each pass ends a leg, a dwell or the step
+            t_before = self.t_s
             state = self.state
             if state in (S.EN_ROUTE, S.RETURNING):
                 if self._drive(left_s):
@@ -270,6 +271,11 @@ class GroundVehicle:
                     self._pass_time(left_s)
             else:
                 self._pass_time(left_s)
+                if state is S.IDLE:
+                    self._on_idle()
+            stalled = stalled + 1 if self.t_s == t_before else 0
+            if stalled > 1000:
+                raise RuntimeError(f"{self.vehicle_id}: no progress (stops at one spot, no dwell?)")
         self.t_s = end_s
 
     # ------------------------------------------------------------------ subclass hooks
@@ -279,6 +285,9 @@ class GroundVehicle:
 
     def _on_arrival(self, target: Target) -> None:
         """Called on every arrival (e.g. a bus notes its place in the loop)."""
+
+    def _on_idle(self) -> None:
+        """Called after time passed while idle (e.g. a bus resumes service once charged)."""
 
     # ------------------------------------------------------------------ internals
     def _emit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -274,3 +275,36 @@ def test_loop_order_is_sensible() -> None:
         for p in itertools.permutations(range(n))
     ]
     assert lap <= sorted(others)[len(others) // 10]  # among the best tenth of all orders
+
+
+def test_low_battery_bus_charges_at_the_depot_then_rejoins_its_loop() -> None:
+    bus = Bus("bus-01", load_network(), battery_soc=0.205)
+    events = run(bus, 4 * 3600.0, dt_s=5.0)
+    kinds_seen = [(e.kind, e.code or e.stop_id) for e in events]
+    low = kinds_seen.index((EventKind.FAULT, "battery_low"))
+    depot = kinds_seen.index((EventKind.AT_DEPOT, "bus-depot"))
+    assert low < depot
+    t_depot = events[depot].t_s
+    t_back = next(e.t_s for e in events[depot:] if e.kind is EventKind.ARRIVED)
+    # From about 19 % to 90 % of 30 kWh at 22 kW: close to an hour on the charger.
+    assert 45 * 60 < t_back - t_depot < 90 * 60
+    assert bus.state is not VehicleState.FAULT
+
+
+def test_an_empty_plan_puts_a_parked_bus_back_on_its_loop() -> None:
+    bus = Bus("bus-01", load_network(), in_service=False)
+    assert bus.pending_stops() == ["bus-depot"]
+    run(bus, 1800.0)
+    assert bus.state is VehicleState.IDLE
+    bus.resume()  # lifting a hold that is not there changes nothing
+    run(bus, 60.0)
+    assert bus.state is VehicleState.IDLE
+    bus.apply_plan(Plan(1, ()))
+    assert bus.state is VehicleState.EN_ROUTE and bus.pending_stops() == [DEFAULT_LOOP[0]]
+
+
+def test_zero_dwell_loop_on_one_spot_is_reported_not_spun_forever() -> None:
+    params = dataclasses.replace(BUS_DEFAULTS, dwell_s=0.0, board_s_per_rider=0.0)
+    bus = Bus("bus-01", load_network(), params, loop=["messe", "messe"])
+    with pytest.raises(RuntimeError, match="no progress"):
+        bus.step(1.0)

@@ -140,6 +140,7 @@ def test_fault_stops_the_vehicle_until_cleared_and_survives_a_hold() -> None:
     pm.resume()
     assert pm.state is VehicleState.EN_ROUTE
     pm.take_over("safety driver")
+    pm.take_over("safety driver")  # idempotent: one event
     assert pm.state is VehicleState.MANUAL
     assert [e.kind for e in pm.events_out()] == [EventKind.FAULT_CLEARED, EventKind.MANUAL_TAKEOVER]
     pm.release()
