@@ -305,3 +305,25 @@ async def test_client_gives_up_on_a_server_that_never_welcomes() -> None:
         assert hellos >= 1 and not client.connected
         await client.close()
         await asyncio.wait_for(task, 5)
+
+
+async def test_events_as_an_async_iterator(server: GroundServer) -> None:
+    got: list[object] = []
+
+    async def consume() -> None:
+        async for event in server.events():
+            got.append(event)
+            if isinstance(event, EventReceived):
+                return
+
+    consumer = asyncio.create_task(consume())
+    await asyncio.sleep(0)
+    [client], tasks = await _clients(server, ["v09"])
+    client.send_telemetry(_tm(9, 3.0))
+    client.send_event(_ev(m.EventKind.FAULT, code="lidar-blocked", detail="rain"))
+    await asyncio.wait_for(consumer, 10)
+    assert [type(e) for e in got] == [VehicleConnected, TelemetryReceived, EventReceived]
+    fault = got[-1]
+    assert isinstance(fault, EventReceived) and fault.event.code == "lidar-blocked"
+    await _until(lambda: server._queues == [])  # the iterator cleaned up after itself
+    await _stop([client], tasks)
