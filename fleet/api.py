@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fleet.config import Operator
@@ -34,12 +34,16 @@ PROBLEM = "application/problem+json"
 
 
 class ProblemError(Exception):
-    def __init__(self, status: int, title: str, detail: str = "", errors: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self, status: int, title: str, detail: str = "", errors: list[dict[str, str]] | None = None
+    ) -> None:
         super().__init__(detail or title)
         self.status, self.title, self.detail, self.errors = status, title, detail, errors or []
 
 
-def problem(status: int, title: str, detail: str = "", errors: list[dict[str, str]] | None = None) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str = "", errors: list[dict[str, str]] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
@@ -48,14 +52,15 @@ def problem(status: int, title: str, detail: str = "", errors: list[dict[str, st
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
-def _finite(value: float, name: str) -> float:
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number")
-    return value
+def invalid(field: str, message: str) -> ProblemError:
+    """A 422 problem naming one field (checks across fields, done after the model's own)."""
+    return ProblemError(422, "Invalid request", f"{field}: {message}", [{"field": field, "message": message}])
 
 
 class OrderIn(BaseModel):
     """A delivery order: a parcel from a warehouse to a drone port."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     warehouse: str = Field(min_length=1, max_length=64, description="warehouse site id")
     drone_port: str = Field(min_length=1, max_length=64, description="drone port site id")
@@ -66,19 +71,11 @@ class OrderIn(BaseModel):
     medicine: bool = False
     idempotency_key: str | None = Field(None, min_length=1, max_length=128)
 
-    @model_validator(mode="after")
-    def _times(self) -> "OrderIn":
-        for name in ("weight_kg", "ready_s", "deadline_s", "deadline_in_s"):
-            v = getattr(self, name)
-            if v is not None:
-                _finite(v, name)
-        if (self.deadline_s is None) == (self.deadline_in_s is None):
-            raise ValueError("give exactly one of deadline_s and deadline_in_s")
-        return self
-
 
 class TripIn(BaseModel):
     """A trip request: riders from one place to another."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     origin: str = Field(min_length=1, max_length=64, description="place id (stop, station, home)")
     destination: str = Field(min_length=1, max_length=64)
@@ -88,29 +85,37 @@ class TripIn(BaseModel):
     latest_dropoff_s: float | None = Field(None, description="service clock (s); default earliest + 1 h")
     idempotency_key: str | None = Field(None, min_length=1, max_length=128)
 
-    @model_validator(mode="after")
-    def _times(self) -> "TripIn":
-        for name in ("earliest_pickup_s", "latest_dropoff_s"):
-            v = getattr(self, name)
-            if v is not None:
-                _finite(v, name)
-        return self
-
 
 class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: str = Field("cancelled by operator", max_length=200)
 
 
 def create_app(service: FleetService) -> FastAPI:
-    app = FastAPI(title="kaiteki operator API", version="1.0",
-                  description=__doc__, openapi_url="/openapi.json")
+    app = FastAPI(
+        title="kaiteki operator API",
+        version="1.0",
+        description=__doc__,
+        openapi_url="/openapi.json",
+    )
     tokens = {op.token: op for op in service.config.operators}
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
-                  for e in exc.errors()]
-        return problem(422, "Invalid request", "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e["loc"] if p != "body") or "body",
+                "message": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        return problem(
+            422,
+            "Invalid request",
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            errors,
+        )
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -124,7 +129,12 @@ def create_app(service: FleetService) -> FastAPI:
 
     @app.exception_handler(IdempotencyConflictError)
     async def _conflict(request: Request, exc: IdempotencyConflictError) -> JSONResponse:
-        return problem(409, "Idempotency key reused", str(exc), [{"field": "idempotency_key", "message": str(exc)}])
+        return problem(
+            409,
+            "Idempotency key reused",
+            str(exc),
+            [{"field": "idempotency_key", "message": str(exc)}],
+        )
 
     @app.exception_handler(IllegalTransitionError)
     async def _illegal(request: Request, exc: IllegalTransitionError) -> JSONResponse:
@@ -160,7 +170,9 @@ def create_app(service: FleetService) -> FastAPI:
 
     def require(op: Operator, *roles: str) -> None:
         if op.role != "admin" and op.role not in roles:
-            raise ProblemError(403, "Forbidden", f"role {op.role!r} may not do this (needs {' or '.join(roles)})")
+            raise ProblemError(
+                403, "Forbidden", f"role {op.role!r} may not do this (needs {' or '.join(roles)})"
+            )
 
     def idem(body_key: str | None, header_key: str | None) -> str:
         return body_key or header_key or f"auto-{uuid.uuid4()}"
@@ -179,21 +191,44 @@ def create_app(service: FleetService) -> FastAPI:
 
     # ------------------------------------------------------------------ orders
     @app.post("/api/v1/orders", status_code=201, tags=["orders"])
-    async def submit_order(op: Logistics, body: OrderIn, response: Response,
-                           idempotency_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    async def submit_order(
+        op: Logistics,
+        body: OrderIn,
+        response: Response,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
         require(op, "logistics")
+        if (body.deadline_s is None) == (body.deadline_in_s is None):
+            raise invalid("deadline_s", "give exactly one of deadline_s and deadline_in_s")
         now = service.clock.now_s()
         ready = body.ready_s if body.ready_s is not None else now
-        deadline = body.deadline_s if body.deadline_s is not None else now + float(body.deadline_in_s or 0)
-        data = {"warehouse": body.warehouse, "drone_port": body.drone_port, "weight_kg": body.weight_kg,
-                "ready_s": ready, "deadline_s": deadline, "medicine": body.medicine}
-        order, created = service.submit_order(data, op.name, idem(body.idempotency_key, idempotency_key))
+        deadline = (
+            body.deadline_s if body.deadline_s is not None else now + float(body.deadline_in_s or 0)
+        )
+        data = {
+            "warehouse": body.warehouse,
+            "drone_port": body.drone_port,
+            "weight_kg": body.weight_kg,
+            "ready_s": ready,
+            "deadline_s": deadline,
+            "medicine": body.medicine,
+        }
+        key = idem(body.idempotency_key, idempotency_key)
+        order, created = service.submit_order(
+            data, op.name, key, body.model_dump(exclude={"idempotency_key"})
+        )
         response.status_code = 201 if created else 200
         return order.to_json()
 
     @app.get("/api/v1/orders", tags=["orders"])
-    async def list_orders(op: Op, state: str | None = None, limit: int = Query(500, ge=1, le=5000)) -> dict[str, Any]:
-        items = [o.to_json() for o in service.records.orders.values() if state is None or o.state == state]
+    async def list_orders(
+        op: Op, state: str | None = None, limit: int = Query(500, ge=1, le=5000)
+    ) -> dict[str, Any]:
+        items = [
+            o.to_json()
+            for o in service.records.orders.values()
+            if state is None or o.state == state
+        ]
         return {"items": items[-limit:]}
 
     @app.get("/api/v1/orders/{order_id}", tags=["orders"])
@@ -208,25 +243,44 @@ def create_app(service: FleetService) -> FastAPI:
         require(op, "logistics")
         if order_id not in service.records.orders:
             raise ProblemError(404, "Not found", f"no order {order_id!r}")
-        return service.cancel(order_id, op.name, (body.reason if body else 'cancelled by operator')).to_json()
+        return service.cancel(
+            order_id, op.name, (body.reason if body else "cancelled by operator")
+        ).to_json()
 
     # ------------------------------------------------------------------ trips
     @app.post("/api/v1/trips", status_code=201, tags=["trips"])
-    async def submit_trip(op: Mobility, body: TripIn, response: Response,
-                          idempotency_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    async def submit_trip(
+        op: Mobility,
+        body: TripIn,
+        response: Response,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
         require(op, "mobility")
         now = service.clock.now_s()
         earliest = body.earliest_pickup_s if body.earliest_pickup_s is not None else now
         latest = body.latest_dropoff_s if body.latest_dropoff_s is not None else earliest + 3600.0
-        data = {"origin": body.origin, "destination": body.destination, "riders": body.riders, "mode": body.mode,
-                "earliest_pickup_s": earliest, "latest_dropoff_s": latest}
-        trip, created = service.submit_trip(data, op.name, idem(body.idempotency_key, idempotency_key))
+        data = {
+            "origin": body.origin,
+            "destination": body.destination,
+            "riders": body.riders,
+            "mode": body.mode,
+            "earliest_pickup_s": earliest,
+            "latest_dropoff_s": latest,
+        }
+        key = idem(body.idempotency_key, idempotency_key)
+        trip, created = service.submit_trip(
+            data, op.name, key, body.model_dump(exclude={"idempotency_key"})
+        )
         response.status_code = 201 if created else 200
         return trip.to_json()
 
     @app.get("/api/v1/trips", tags=["trips"])
-    async def list_trips(op: Op, state: str | None = None, limit: int = Query(500, ge=1, le=5000)) -> dict[str, Any]:
-        items = [t.to_json() for t in service.records.trips.values() if state is None or t.state == state]
+    async def list_trips(
+        op: Op, state: str | None = None, limit: int = Query(500, ge=1, le=5000)
+    ) -> dict[str, Any]:
+        items = [
+            t.to_json() for t in service.records.trips.values() if state is None or t.state == state
+        ]
         return {"items": items[-limit:]}
 
     @app.get("/api/v1/trips/{trip_id}", tags=["trips"])
@@ -241,12 +295,20 @@ def create_app(service: FleetService) -> FastAPI:
         require(op, "mobility")
         if trip_id not in service.records.trips:
             raise ProblemError(404, "Not found", f"no trip {trip_id!r}")
-        return service.cancel(trip_id, op.name, (body.reason if body else 'cancelled by operator')).to_json()
+        return service.cancel(
+            trip_id, op.name, (body.reason if body else "cancelled by operator")
+        ).to_json()
 
     # ------------------------------------------------------------------ vehicles
     @app.get("/api/v1/vehicles", tags=["vehicles"])
     async def list_vehicles(op: Op, kind: str | None = None) -> dict[str, Any]:
-        return {"items": [v.to_json() for v in service.records.vehicles.values() if kind is None or v.kind == kind]}
+        return {
+            "items": [
+                v.to_json()
+                for v in service.records.vehicles.values()
+                if kind is None or v.kind == kind
+            ]
+        }
 
     @app.get("/api/v1/vehicles/{vehicle_id}", tags=["vehicles"])
     async def get_vehicle(vehicle_id: str, op: Op) -> dict[str, Any]:
@@ -256,7 +318,9 @@ def create_app(service: FleetService) -> FastAPI:
         return vehicle.to_json()
 
     @app.post("/api/v1/vehicles/{vehicle_id}/{action}", tags=["vehicles"])
-    async def command_vehicle(vehicle_id: str, action: Literal["hold", "resume", "return"], op: Op) -> dict[str, Any]:
+    async def command_vehicle(
+        vehicle_id: str, action: Literal["hold", "resume", "return"], op: Op
+    ) -> dict[str, Any]:
         vehicle = service.records.vehicles.get(vehicle_id)
         if vehicle is None:
             raise ProblemError(404, "Not found", f"no vehicle {vehicle_id!r}")
@@ -264,8 +328,14 @@ def create_app(service: FleetService) -> FastAPI:
         return await service.vehicle_command(vehicle_id, action, op.name)
 
     @app.get("/api/v1/history/{subject}", tags=["history"])
-    async def history(subject: str, op: Op, limit: int = Query(500, ge=1, le=5000)) -> dict[str, Any]:
-        known = subject in service.records.orders or subject in service.records.trips or subject in service.records.vehicles
+    async def history(
+        subject: str, op: Op, limit: int = Query(500, ge=1, le=5000)
+    ) -> dict[str, Any]:
+        known = (
+            subject in service.records.orders
+            or subject in service.records.trips
+            or subject in service.records.vehicles
+        )
         if not known:
             raise ProblemError(404, "Not found", f"no order, trip or vehicle {subject!r}")
         return {"items": [e.to_json() for e in service.journal.history(subject, limit)]}
@@ -285,8 +355,19 @@ def create_app(service: FleetService) -> FastAPI:
 
     @app.get("/api/v1/sites", tags=["city"])
     async def sites(op: Op) -> dict[str, Any]:
-        return {"items": [{"id": s.id, "kind": s.kind, "name": s.name, "name_ja": s.name_ja,
-                           "lat_deg": s.lat_deg, "lon_deg": s.lon_deg} for s in service.config.sites]}
+        return {
+            "items": [
+                {
+                    "id": s.id,
+                    "kind": s.kind,
+                    "name": s.name,
+                    "name_ja": s.name_ja,
+                    "lat_deg": s.lat_deg,
+                    "lon_deg": s.lon_deg,
+                }
+                for s in service.config.sites
+            ]
+        }
 
     @app.get("/api/v1/export/fleet.geojson", tags=["exports"])
     async def fleet_geojson(op: Op) -> dict[str, Any]:
@@ -295,9 +376,14 @@ def create_app(service: FleetService) -> FastAPI:
             pos = v.position()
             if pos is None:
                 continue
-            features.append({"type": "Feature", "id": v.id,
-                             "geometry": {"type": "Point", "coordinates": [pos[1], pos[0]]},
-                             "properties": {"kind": v.kind, "state": v.state, "link": v.link, **v.telemetry}})
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": v.id,
+                    "geometry": {"type": "Point", "coordinates": [pos[1], pos[0]]},
+                    "properties": {"kind": v.kind, "state": v.state, "link": v.link, **v.telemetry},
+                }
+            )
         return {"type": "FeatureCollection", "features": features}
 
     @app.get("/api/v1/export/gtfs-rt/vehicle-positions.pb", tags=["exports"])
@@ -309,6 +395,7 @@ def create_app(service: FleetService) -> FastAPI:
     # ------------------------------------------------------------------ live feed
     @app.websocket("/api/v1/feed")
     async def feed(ws: WebSocket, token: str = "", kinds: str = "", bbox: str = "") -> None:
+        await ws.accept()  # then close with a code: a browser cannot read a refused handshake
         op = tokens.get(token)
         if op is None:
             await ws.close(code=4401, reason="unknown or missing token")
@@ -323,7 +410,6 @@ def create_app(service: FleetService) -> FastAPI:
         except ValueError:
             await ws.close(code=4400, reason="bbox must be lon0,lat0,lon1,lat1")
             return
-        await ws.accept()
         flt = FeedFilter(frozenset(k for k in kinds.split(",") if k) or None, box)
         sub = service.feed.subscribe(flt, name=op.name)
         try:

@@ -79,7 +79,14 @@ class JournalStore(Protocol):
     ) -> Entry: ...
 
     def submit(
-        self, t_s: float, kind: str, prefix: str, actor: str, data: Mapping[str, Any], key: str
+        self,
+        t_s: float,
+        kind: str,
+        prefix: str,
+        actor: str,
+        data: Mapping[str, Any],
+        key: str,
+        request: Mapping[str, Any] | None = None,
     ) -> tuple[Entry | None, str]: ...
 
     def entries(self, after_seq: int = 0) -> Iterator[Entry]: ...
@@ -117,13 +124,21 @@ class SqliteJournal:
             return self._insert(t_s, kind, subject, actor, data)
 
     def submit(
-        self, t_s: float, kind: str, prefix: str, actor: str, data: Mapping[str, Any], key: str
+        self,
+        t_s: float,
+        kind: str,
+        prefix: str,
+        actor: str,
+        data: Mapping[str, Any],
+        key: str,
+        request: Mapping[str, Any] | None = None,
     ) -> tuple[Entry | None, str]:
         """Journal a new submission under a fresh id `prefix-NNNNNN`, once per idempotency key.
 
+        `request` is what the client sent, compared between retries (default: `data`).
         Returns (entry, subject) for a new submission and (None, subject) for a retry.
         """
-        digest = body_hash(data)
+        digest = body_hash(request if request is not None else data)
         with self._transaction():
             row = self._db.execute(
                 "SELECT subject, body_hash FROM idempotency WHERE key = ?", (key,)

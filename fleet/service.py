@@ -148,7 +148,11 @@ class FleetService:
 
     # ------------------------------------------------------------------------ submissions
     def submit_order(
-        self, body: Mapping[str, Any], actor: str, key: str
+        self,
+        body: Mapping[str, Any],
+        actor: str,
+        key: str,
+        request: Mapping[str, Any] | None = None,
     ) -> tuple[OrderRecord, bool]:
         """Journal, then dispatch at once. Returns (order, created); a retry returns the first."""
         if body["warehouse"] not in self.sites or self.sites[body["warehouse"]].kind != "warehouse":
@@ -161,7 +165,7 @@ class FleetService:
         if body["deadline_s"] <= body["ready_s"]:
             raise RequestError("deadline must be after the ready time", "deadline_s")
         entry, subject = self.journal.submit(
-            self.clock.now_s(), "order.submitted", "ord", actor, {**body, "key": key}, key
+            self.clock.now_s(), "order.submitted", "ord", actor, {**body, "key": key}, key, request
         )
         if entry is None:
             return self.records.orders[subject], False
@@ -170,7 +174,13 @@ class FleetService:
         self._dispatch_order(self.records.orders[subject], actor)
         return self.records.orders[subject], True
 
-    def submit_trip(self, body: Mapping[str, Any], actor: str, key: str) -> tuple[TripRecord, bool]:
+    def submit_trip(
+        self,
+        body: Mapping[str, Any],
+        actor: str,
+        key: str,
+        request: Mapping[str, Any] | None = None,
+    ) -> tuple[TripRecord, bool]:
         for fld in ("origin", "destination"):
             if body[fld] not in self.sites:
                 raise RequestError(f"unknown place {body[fld]!r}", fld)
@@ -181,7 +191,7 @@ class FleetService:
                 "latest drop-off must be after the earliest pickup", "latest_dropoff_s"
             )
         entry, subject = self.journal.submit(
-            self.clock.now_s(), "trip.submitted", "trip", actor, {**body, "key": key}, key
+            self.clock.now_s(), "trip.submitted", "trip", actor, {**body, "key": key}, key, request
         )
         if entry is None:
             return self.records.trips[subject], False
