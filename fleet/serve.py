@@ -1,4 +1,9 @@
-"""`python -m fleet serve --config kaiteki.toml`: the service, its operator API and vehicle servers."""
+"""`python -m fleet serve --config kaiteki.toml`: the service, its operator API and vehicle servers.
+
+The composition of one running service: `FleetService` (journal, dispatch, supervisor, ground
+server) behind the FastAPI operator API on uvicorn. A port 0 in the configuration picks a free
+port; the lines printed at start give the ports actually bound (tests and scripts read them).
+"""
 
 from __future__ import annotations
 
@@ -15,13 +20,18 @@ from fleet.service import FleetService
 from vehicles.clock import Clock, ScaledClock, WallClock
 
 
+def service_clock(config: Config) -> Clock:
+    """Unix time, or Unix time at start sped up by `service.clock_speed`."""
+    if config.clock_speed == 1.0:
+        return WallClock()
+    return ScaledClock(config.clock_speed, time.time())
+
+
 async def serve(
     config: Config, clock: Clock | None = None, ready: asyncio.Event | None = None
 ) -> None:
     """Run until cancelled or SIGINT/SIGTERM."""
-    if clock is None:
-        clock = WallClock() if config.clock_speed == 1.0 else ScaledClock(config.clock_speed, time.time())
-    service = FleetService(config, clock=clock)
+    service = FleetService(config, clock=clock or service_clock(config))
     await service.start()
     app = create_app(service)
     server = uvicorn.Server(
@@ -37,19 +47,33 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    base = f"http://{config.http.host}:{config.http.port}"
-    print(f"kaiteki {config.name}: operator API {base}/api/v1  (OpenAPI {base}/docs)", flush=True)
-    print(
-        f"  dashboard {base}/dashboard/   live feed ws://{config.http.host}:{config.http.port}/api/v1/feed",
-        flush=True,
-    )
-    assert service.ground_server is not None
-    print(f"  ground vehicles {service.ground_server.url}   journal {config.journal}", flush=True)
-    if ready is not None:
-        ready.set()
+    task = asyncio.create_task(server.serve())
     try:
-        await server.serve()
+        while not server.started:
+            if task.done():
+                await task  # startup failed (port in use...): raise or return its outcome
+                return
+            await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        base = f"http://{config.http.host}:{port}"
+        print(
+            f"kaiteki {config.name}: operator API {base}/api/v1  (OpenAPI {base}/docs)", flush=True
+        )
+        print(
+            f"  dashboard {base}/dashboard/   live feed ws://{config.http.host}:{port}/api/v1/feed",
+            flush=True,
+        )
+        assert service.ground_server is not None
+        print(
+            f"  ground vehicles {service.ground_server.url}   journal {config.journal}", flush=True
+        )
+        if ready is not None:
+            ready.set()
+        await task
     finally:
+        if not task.done():
+            server.should_exit = True
+            await task
         await service.stop()
 
 
