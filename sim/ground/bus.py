@@ -72,7 +72,8 @@ class Bus(GroundVehicle):
         )
         self.loop = tuple(loop)
         self._loop_positions = tuple(self.router.position_of(s) for s in self.loop)
-        self._loop_next = 0
+        # Begin service at the start stop if it is on the loop, else at the loop's first stop.
+        self._loop_next = self.loop.index(start) if start in self.loop else 0
         self._parked = not in_service
         self._after_last_target()
 

@@ -308,3 +308,10 @@ def test_zero_dwell_loop_on_one_spot_is_reported_not_spun_forever() -> None:
     bus = Bus("bus-01", load_network(), params, loop=["messe", "messe"])
     with pytest.raises(RuntimeError, match="no progress"):
         bus.step(1.0)
+
+
+def test_a_bus_starts_service_at_its_start_stop() -> None:
+    bus = Bus("bus-02", load_network(), start="aeon-mall")
+    events = run(bus, 600.0)
+    arrived = [e.stop_id for e in kinds(events, EventKind.ARRIVED)]
+    assert arrived[:2] == ["aeon-mall", "makuhari-toyosuna"]
