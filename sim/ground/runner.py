@@ -122,6 +122,8 @@ class GroundRunner:
         self.step_s = step_s
         self.telemetry_period_s = telemetry_period_s
         self._entries: dict[str, _Entry] = {}
+        #: (vehicle id, error) for each failed step; the vehicle is put in fault, others go on.
+        self.errors: list[tuple[str, str]] = []
 
     def add(self, vehicle: GroundVehicle, link: VehicleLink) -> None:
         """Run `vehicle` through `link`; its time line is aligned to the clock's now."""
@@ -147,7 +149,12 @@ class GroundRunner:
         for entry in self._entries.values():
             vehicle, link = entry.vehicle, entry.link
             if now_s > vehicle.t_s:
-                vehicle.step(now_s - vehicle.t_s)
+                try:
+                    vehicle.step(now_s - vehicle.t_s)
+                except Exception as exc:  # one vehicle's bug must not stop the others
+                    self.errors.append((vehicle.vehicle_id, f"{type(exc).__name__}: {exc}"))
+                    vehicle.t_s = now_s
+                    vehicle.inject_fault("simulator_error", str(exc)[:200])
             for command in link.take_commands():  # they arrived by now: they act now
                 entry.commands += 1
                 error = apply_command(vehicle, command)

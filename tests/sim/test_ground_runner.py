@@ -7,10 +7,11 @@ same runner to the real server over websockets.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
-from sim.ground.bus import Bus
+from sim.ground.bus import BUS_DEFAULTS, Bus
 from sim.ground.mobility import PersonalMobility
 from sim.ground.network import load_network
 from sim.ground.plan import (
@@ -133,3 +134,21 @@ def test_runner_rejects_bad_setup() -> None:
         runner.add(pm, MemoryLink())
     with pytest.raises(ValueError, match="step_s"):
         GroundRunner(VirtualClock(), step_s=0.0)
+
+
+async def test_one_vehicle_failing_does_not_stop_the_others() -> None:
+    clock = VirtualClock()
+    runner = GroundRunner(clock)
+    net = load_network()
+    params = dataclasses.replace(BUS_DEFAULTS, dwell_s=0.0, board_s_per_rider=0.0)
+    broken = Bus("bus-bad", net, params, loop=["messe", "messe"])  # stalls: no dwell, no travel
+    good = Bus("bus-ok", net)
+    links = {"bus-bad": MemoryLink(), "bus-ok": MemoryLink()}
+    runner.add(broken, links["bus-bad"])
+    runner.add(good, links["bus-ok"])
+    await clock.advance(10.0)
+    runner.tick()
+    assert [vid for vid, _ in runner.errors] == ["bus-bad"] and "no progress" in runner.errors[0][1]
+    assert broken.state is VehicleState.FAULT and broken.fault_code == "simulator_error"
+    assert any(e.code == "simulator_error" for e in links["bus-bad"].events)
+    assert good.t_s == 10.0 and links["bus-ok"].events
