@@ -1,0 +1,200 @@
+"""Telemetry into one typed `DroneState`, and readiness to arm.
+
+Each message the autopilot streams updates its part of the state (ArduPilot and PX4 send the
+same common messages):
+
+| message | fields |
+|---|---|
+| HEARTBEAT | armed, mode, system status, autopilot and vehicle type |
+| GLOBAL_POSITION_INT | lat/lon, AMSL and relative altitude, velocity, heading |
+| GPS_RAW_INT | fix type, satellites, HDOP |
+| SYS_STATUS | battery voltage/current/remaining, sensor health incl. the pre-arm bit |
+| BATTERY_STATUS | consumed charge, remaining, voltage (sum of cells) |
+| EXTENDED_SYS_STATE | landed state |
+| HOME_POSITION | home lat/lon/alt |
+| MISSION_CURRENT / MISSION_ITEM_REACHED | mission progress |
+
+Readiness (`readiness`) says whether a real autopilot would arm now and why not: a 3-D fix
+(GPS_RAW_INT fix_type >= 3), a home position, and the pre-arm checks passing (SYS_STATUS
+`MAV_SYS_STATUS_PREARM_CHECK` health bit where the autopilot reports it, as ArduPilot 4.x does;
+with the latest "PreArm: ..." STATUSTEXT as the reason).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+from vehicles.mavlink.codec import C
+from vehicles.mavlink.modes import mode_name
+
+PREARM_BIT = int(C.MAV_SYS_STATUS_PREARM_CHECK)
+FIX_3D = int(C.GPS_FIX_TYPE_3D_FIX)
+LANDED_STATES = {0: "UNDEFINED", 1: "ON_GROUND", 2: "IN_AIR", 3: "TAKEOFF", 4: "LANDING"}
+
+
+@dataclass(frozen=True)
+class Home:
+    """The home position (where RTL returns)."""
+
+    lat_deg: float
+    lon_deg: float
+    alt_amsl_m: float
+
+
+@dataclass(frozen=True)
+class DroneState:
+    """Everything the link knows about one drone; `None` until the first report of it."""
+
+    sysid: int
+    autopilot: int | None = None
+    vehicle_type: int | None = None
+    armed: bool = False
+    mode: str = "UNKNOWN"
+    custom_mode: int | None = None
+    system_status: int | None = None
+    lat_deg: float | None = None
+    lon_deg: float | None = None
+    alt_amsl_m: float | None = None
+    alt_rel_m: float | None = None
+    vel_north_m_s: float | None = None
+    vel_east_m_s: float | None = None
+    vel_down_m_s: float | None = None
+    heading_deg: float | None = None
+    gps_fix_type: int = 0
+    satellites: int | None = None
+    hdop: float | None = None
+    battery_voltage_v: float | None = None
+    battery_current_a: float | None = None
+    battery_remaining_pct: int | None = None
+    battery_consumed_mah: float | None = None
+    landed_state: str = "UNDEFINED"
+    home: Home | None = None
+    mission_seq: int | None = None
+    mission_total: int | None = None
+    mission_reached_seq: int | None = None
+    prearm_ok: bool | None = None
+    prearm_message: str | None = None
+    position_t_s: float | None = None
+    updated_t_s: float | None = None
+
+    @property
+    def ground_speed_m_s(self) -> float | None:
+        """Horizontal speed over ground."""
+        if self.vel_north_m_s is None or self.vel_east_m_s is None:
+            return None
+        return math.hypot(self.vel_north_m_s, self.vel_east_m_s)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether the drone would arm now, and the reasons it would not."""
+
+    ready: bool
+    reasons: tuple[str, ...]
+
+
+def readiness(state: DroneState) -> Readiness:
+    """Readiness to arm from what the autopilot reported."""
+    reasons: list[str] = []
+    if state.autopilot is None:
+        reasons.append("no heartbeat from the autopilot yet")
+    if state.gps_fix_type < FIX_3D:
+        reasons.append(f"no 3-D GPS fix (fix type {state.gps_fix_type})")
+    if state.home is None:
+        reasons.append("home position not set")
+    if state.prearm_ok is False:
+        reasons.append(state.prearm_message or "pre-arm checks failing")
+    elif state.prearm_ok is None and state.prearm_message is not None:
+        reasons.append(state.prearm_message)
+    return Readiness(not reasons, tuple(reasons))
+
+
+def apply(state: DroneState, msg: Any, now_s: float) -> DroneState:
+    """The state after one message from the drone's autopilot (unchanged if irrelevant)."""
+    kind = msg.get_type()
+    handler = _HANDLERS.get(kind)
+    if handler is None:
+        return state
+    return replace(handler(state, msg, now_s), updated_t_s=now_s)
+
+
+def _heartbeat(s: DroneState, m: Any, now_s: float) -> DroneState:
+    return replace(s, autopilot=int(m.autopilot), vehicle_type=int(m.type),
+                   armed=bool(m.base_mode & C.MAV_MODE_FLAG_SAFETY_ARMED),
+                   mode=mode_name(int(m.autopilot), int(m.base_mode), int(m.custom_mode)),
+                   custom_mode=int(m.custom_mode), system_status=int(m.system_status))
+
+
+def _global_position(s: DroneState, m: Any, now_s: float) -> DroneState:
+    heading = None if m.hdg == 65535 else m.hdg / 100.0
+    return replace(s, lat_deg=m.lat / 1e7, lon_deg=m.lon / 1e7, alt_amsl_m=m.alt / 1000.0,
+                   alt_rel_m=m.relative_alt / 1000.0, vel_north_m_s=m.vx / 100.0,
+                   vel_east_m_s=m.vy / 100.0, vel_down_m_s=m.vz / 100.0, heading_deg=heading,
+                   position_t_s=now_s)
+
+
+def _gps_raw(s: DroneState, m: Any, now_s: float) -> DroneState:
+    return replace(s, gps_fix_type=int(m.fix_type),
+                   satellites=None if m.satellites_visible == 255 else int(m.satellites_visible),
+                   hdop=None if m.eph == 65535 else m.eph / 100.0)
+
+
+def _sys_status(s: DroneState, m: Any, now_s: float) -> DroneState:
+    prearm_ok = s.prearm_ok
+    if m.onboard_control_sensors_present & PREARM_BIT:
+        prearm_ok = bool(m.onboard_control_sensors_health & PREARM_BIT)
+    return replace(
+        s,
+        battery_voltage_v=None if m.voltage_battery == 65535 else m.voltage_battery / 1000.0,
+        battery_current_a=None if m.current_battery == -1 else m.current_battery / 100.0,
+        battery_remaining_pct=None if m.battery_remaining == -1 else int(m.battery_remaining),
+        prearm_ok=prearm_ok,
+        prearm_message=None if prearm_ok else s.prearm_message)
+
+
+def _battery_status(s: DroneState, m: Any, now_s: float) -> DroneState:
+    if m.id != 0:
+        return s  # the first battery is the one SYS_STATUS reports
+    cells = [c for c in m.voltages if c != 65535]
+    voltage = sum(cells) / 1000.0 if cells else s.battery_voltage_v
+    return replace(
+        s, battery_voltage_v=voltage,
+        battery_consumed_mah=None if m.current_consumed == -1 else float(m.current_consumed),
+        battery_remaining_pct=(s.battery_remaining_pct if m.battery_remaining == -1
+                               else int(m.battery_remaining)))
+
+
+def _extended_sys_state(s: DroneState, m: Any, now_s: float) -> DroneState:
+    return replace(s, landed_state=LANDED_STATES.get(int(m.landed_state), "UNDEFINED"))
+
+
+def _home_position(s: DroneState, m: Any, now_s: float) -> DroneState:
+    return replace(s, home=Home(m.latitude / 1e7, m.longitude / 1e7, m.altitude / 1000.0))
+
+
+def _mission_current(s: DroneState, m: Any, now_s: float) -> DroneState:
+    total = getattr(m, "total", 0)
+    return replace(s, mission_seq=int(m.seq),
+                   mission_total=None if total in (0, 65535) else int(total))
+
+
+def _item_reached(s: DroneState, m: Any, now_s: float) -> DroneState:
+    return replace(s, mission_reached_seq=int(m.seq))
+
+
+def _statustext(s: DroneState, m: Any, now_s: float) -> DroneState:
+    text = m.text if isinstance(m.text, str) else bytes(m.text).decode("utf-8", "replace")
+    if text.startswith("PreArm:") or text.startswith("Arm:"):
+        return replace(s, prearm_message=text)
+    return s
+
+
+_HANDLERS = {
+    "HEARTBEAT": _heartbeat, "GLOBAL_POSITION_INT": _global_position, "GPS_RAW_INT": _gps_raw,
+    "SYS_STATUS": _sys_status, "BATTERY_STATUS": _battery_status,
+    "EXTENDED_SYS_STATE": _extended_sys_state, "HOME_POSITION": _home_position,
+    "MISSION_CURRENT": _mission_current, "MISSION_ITEM_REACHED": _item_reached,
+    "STATUSTEXT": _statustext,
+}
