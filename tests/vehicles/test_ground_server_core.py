@@ -268,3 +268,32 @@ def test_commands_for_a_closed_connection_wait_for_the_next_one() -> None:
     core.disconnected(side.conn, 1.0)
     fresh = Side(core)
     assert fresh.send(_hello())[1:] == [hold]  # delivered on the next connection
+
+
+def _event(seq: int, t_s: float) -> bytes:
+    return encode(m.Event(seq, t_s, m.EventKind.ARRIVED, stop_id="messe"))
+
+
+def test_a_reused_event_seq_is_refused_not_silently_dropped() -> None:
+    core = _core()
+    side = Side(core)
+    side.send(_hello())
+    assert side.send(_event(1, 10.0)) == [m.Ack(1, True)]
+    assert side.send(_event(1, 10.0)) == [m.Ack(1, True, dup=True)]  # a true resend
+    [ack] = side.send(_event(1, 99.0))  # the vendor restarted its counters, same boot_id
+    assert isinstance(ack, m.Ack) and not ack.ok and ack.code is E.UNEXPECTED
+    assert "new boot_id" in (ack.msg or "")
+    assert core.stats.events_seq_reused == 1 and core.stats.events_duplicate == 1
+
+
+def test_telemetry_counter_reset_is_pointed_out_once() -> None:
+    core = _core()
+    side = Side(core)
+    side.send(_hello())
+    late = encode(m.Telemetry(50, 100.0, 35.6, 140.0, 0.0, 0.0, 0.5, 0, False, m.VehicleState.IDLE))
+    side.send(late)
+    reset = encode(m.Telemetry(1, 200.0, 35.6, 140.0, 0.0, 0.0, 0.5, 0, False, m.VehicleState.IDLE))
+    [err] = side.send(reset)
+    assert isinstance(err, m.ErrorFrame) and err.code is E.UNEXPECTED and err.ref_seq == 1
+    assert side.send(reset) == []  # once per connection
+    assert core.vehicle(VID).telemetry is not None and core.vehicle(VID).telemetry.seq == 50

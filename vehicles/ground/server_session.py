@@ -48,6 +48,7 @@ from vehicles.ground.server_types import (
 FLOOD_WINDOW_S = 10.0
 FLOOD_DROPS = 100
 MAX_PENDING_COMMANDS = 256
+RECENT_EVENTS_KEPT = 256  # fingerprints to tell a resend from a reused seq
 _C = m.CloseCode
 
 
@@ -186,7 +187,7 @@ class GroundServerCore:
             return
         record = self._vehicles[conn.vehicle_id]
         if isinstance(msg, m.Telemetry):
-            self._on_telemetry(record, msg, now_s)
+            self._on_telemetry(conn, record, msg, now_s)
         elif isinstance(msg, m.Event):
             self._on_event(conn, record, msg, now_s)
         elif isinstance(msg, m.Ack):
@@ -324,6 +325,7 @@ class GroundServerCore:
             record.boot_id = hello.boot_id
             record.last_event_seq = 0
             record.last_tm_seq = 0
+            record.recent_events.clear()
         record.next_cmd_seq = max(record.next_cmd_seq, hello.last_cmd_seq + 1)
         record.plan_version_reported = max(record.plan_version_reported, hello.plan_version)
         record.conn = conn.id
@@ -336,9 +338,19 @@ class GroundServerCore:
             self._send(conn, command)
         self._events.append(VehicleConnected(record.vehicle_id, conn.id, hello, now_s))
 
-    def _on_telemetry(self, record: VehicleRecord, tm: m.Telemetry, now_s: float) -> None:
+    def _on_telemetry(
+        self, conn: _Conn, record: VehicleRecord, tm: m.Telemetry, now_s: float
+    ) -> None:
         if tm.seq <= record.last_tm_seq:
             self.stats.telemetry_stale += 1
+            latest = record.telemetry
+            if latest is not None and tm.t_s > latest.t_s and not conn.warned_tm_seq:
+                conn.warned_tm_seq = True  # newer data, older seq: a counter reset, once per conn
+                msg = (
+                    f"telemetry seq {tm.seq} <= {record.last_tm_seq} but newer t_s: dropped; "
+                    "use a new boot_id whenever the counters restart"
+                )
+                self._send(conn, m.ErrorFrame(m.ErrorCode.UNEXPECTED, msg, "telemetry", tm.seq))
             return
         record.last_tm_seq = tm.seq
         record.telemetry = tm
@@ -348,11 +360,24 @@ class GroundServerCore:
         self._events.append(TelemetryReceived(record.vehicle_id, tm, now_s))
 
     def _on_event(self, conn: _Conn, record: VehicleRecord, ev: m.Event, now_s: float) -> None:
+        fingerprint = (ev.t_s, str(ev.kind))
         if ev.seq <= record.last_event_seq:
+            seen = record.recent_events.get(ev.seq)
+            if seen is not None and seen != fingerprint:  # not a resend: the seq was reused
+                self.stats.events_seq_reused += 1
+                msg = (
+                    f"event seq {ev.seq} was already used by another event; "
+                    "use a new boot_id whenever the counters restart"
+                )
+                self._send(conn, m.Ack(ev.seq, ok=False, code=m.ErrorCode.UNEXPECTED, msg=msg))
+                return
             self.stats.events_duplicate += 1
             self._send(conn, m.Ack(ev.seq, ok=True, dup=True))
             return
         record.last_event_seq = ev.seq
+        record.recent_events[ev.seq] = fingerprint
+        while len(record.recent_events) > RECENT_EVENTS_KEPT:
+            record.recent_events.popitem(last=False)
         self.stats.events_accepted += 1
         self._send(conn, m.Ack(ev.seq, ok=True))
         self._events.append(EventReceived(record.vehicle_id, ev, now_s, record.boot_id or ""))

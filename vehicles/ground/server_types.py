@@ -115,6 +115,7 @@ class VehicleRecord:
     telemetry_s: float | None = None
     next_cmd_seq: int = 1
     pending: OrderedDict[int, m.Command] = field(default_factory=OrderedDict)
+    recent_events: OrderedDict[int, tuple[float, str]] = field(default_factory=OrderedDict)
     plan_version_sent: int = -1
     plan_version_reported: int = -1
     plan_version_acked: int = -1
@@ -141,6 +142,7 @@ class _Conn:
     drops: list[float] = field(default_factory=list)
     last_rate_error_s: float = float("-inf")
     close_reason: str = ""
+    warned_tm_seq: bool = False
 
 
 @dataclass(slots=True)
@@ -156,6 +158,7 @@ class ServerStats:
     telemetry_stale: int = 0
     events_accepted: int = 0
     events_duplicate: int = 0
+    events_seq_reused: int = 0
     acks_unmatched: int = 0
     auth_failures: int = 0
     closes: dict[int, int] = field(default_factory=dict)
