@@ -151,6 +151,7 @@ async def test_vehicles_complete_plans_over_websockets_through_a_link_drop(
         return latest is not None and latest.state is m.VehicleState.CHARGING
 
     await h.until(charging)
+    assert h.fleet.runner.errors == []
     # Stop the simulation, let the last events be acknowledged, then check exactly-once delivery.
     await h.fleet.stop_vehicles()
     await h.until(lambda: h.fleet.unacked_events() == 0)
@@ -250,6 +251,7 @@ async def test_fifty_vehicles_over_websockets_with_a_mass_reconnect() -> None:
             alighted = Counter(e.rider_id for v in ids for e in h.kinds(v, m.EventKind.ALIGHTED))
             assert boarded == alighted == Counter({f"r{i}": 1 for i in range(40)})
             assert all(c.connects >= 2 for c in fleet.clients.values())
+            assert fleet.runner.errors == []
         finally:
             await fleet.stop()
             await relay.stop()
