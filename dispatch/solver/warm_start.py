@@ -140,15 +140,18 @@ def run_pyvrp(
 ) -> list[list[int]] | None:
     """Solve with PyVRP; per-vehicle visit lists, or None when it found no feasible plan."""
     import pyvrp
-    from pyvrp import ActivityType
 
     model = to_pyvrp(problem, vehicle_cost)
     result = pyvrp.solve(model.data, stop=stop, seed=seed, collect_stats=False)
-    if not result.is_feasible():
-        return None
+    return _decode(problem, model, result.best) if result.is_feasible() else None
+
+
+def _decode(problem: Problem, model: PyvrpModel, solution: Any) -> list[list[int]]:
+    from pyvrp import ActivityType
+
     routes: list[list[int]] = [[] for _ in problem.vehicles]
     free = [list(members) for members in model.vehicles_of_type]
-    for route in result.best.routes():
+    for route in solution.routes():
         vehicle = free[route.vehicle_type()].pop(0)
         visits: list[int] = []
         for activity in route:
@@ -162,21 +165,66 @@ def run_pyvrp(
     return routes
 
 
+FIRST_SHARE = 0.25  # of the warm start budget, with the whole fleet
+ATTEMPT_SHARE = 0.6  # of what is left, per attempt with one vehicle less
+
+
 def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[list[int]] | None:
-    """A warm start for OR-Tools from PyVRP, or None if not applicable or not feasible."""
+    """A warm start for OR-Tools from PyVRP, or None if not applicable or not feasible.
+
+    With `params.fleet_reduction` (the hierarchical objective) and a fleet of one vehicle type:
+    a first run with the whole fleet and a large fixed vehicle cost gives k routes; then runs
+    with the fleet capped at k - 1, k - 2, ... (route elimination by fleet restriction: PyVRP
+    searches through penalised infeasible plans towards ones that fit) while they succeed; the
+    rest of the budget improves the best plan from where it is.
+    """
     if not fits_pyvrp(problem) or share <= 0:
         return None
     try:
+        import pyvrp
         from pyvrp.stop import MaxIterations, MaxRuntime
     except ImportError:
         return None
-    stop: Any
-    if params.time_limit_s is not None:
-        stop = MaxRuntime(params.time_limit_s * share)
-    else:
+
+    def stop_for(fraction: float) -> Any:
+        if params.time_limit_s is not None:
+            return MaxRuntime(max(0.01, params.time_limit_s * share * fraction))
         limit = params.solution_limit or 1
-        stop = MaxIterations(max(1, int(limit * share * ITERATIONS_PER_SOLUTION)))
+        return MaxIterations(max(1, int(limit * share * fraction * ITERATIONS_PER_SOLUTION)))
+
     vehicle_cost = params.vehicle_fixed_cost
-    if params.fleet_reduction:
-        vehicle_cost = max(vehicle_cost, prohibitive_penalty(problem) // 10)
-    return run_pyvrp(problem, stop, params.seed, vehicle_cost)
+    if not params.fleet_reduction:
+        return run_pyvrp(problem, stop_for(1.0), params.seed, vehicle_cost)
+    vehicle_cost = max(vehicle_cost, prohibitive_penalty(problem) // 10)
+    model = to_pyvrp(problem, vehicle_cost)
+    homogeneous = len(model.vehicles_of_type) == 1
+    first = FIRST_SHARE if homogeneous else 1.0
+    result = pyvrp.solve(model.data, stop=stop_for(first), seed=params.seed, collect_stats=False)
+    if not result.is_feasible():
+        return None
+    best, best_data, left, attempt = result.best, model.data, 1.0 - first, 0
+    while homogeneous and left > 0.15 and best.num_routes() > 1:
+        attempt += 1
+        fraction = ATTEMPT_SHARE * left
+        left -= fraction
+        (vehicle_type,) = model.data.vehicle_types()
+        capped = model.data.replace(
+            vehicle_types=[vehicle_type.replace(num_available=best.num_routes() - 1)]
+        )
+        trial = pyvrp.solve(
+            capped, stop=stop_for(fraction), seed=params.seed + attempt, collect_stats=False
+        )
+        if not trial.is_feasible():
+            break
+        best, best_data = trial.best, capped
+    if left > 0.01:
+        polish = pyvrp.solve(
+            best_data,
+            stop=stop_for(left),
+            seed=params.seed,
+            collect_stats=False,
+            initial_solution=best,
+        )
+        if polish.is_feasible() and polish.best.num_routes() <= best.num_routes():
+            best = polish.best
+    return _decode(problem, model, best)
