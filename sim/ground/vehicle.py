@@ -131,6 +131,7 @@ class GroundVehicle:
         self._doors_open = False
         self._low_battery_reported = False
         self._parked = False  # told to return to depot: stay there until the next plan
+        self._no_shows: set[RiderId] = set()
         self._events: list[VehicleEvent] = []
 
     # ------------------------------------------------------------------ outputs
@@ -235,6 +236,11 @@ class GroundVehicle:
         self._fault = None
         check_transition(old, self.state)
         self._emit(EventKind.FAULT_CLEARED, code=code)
+
+    def no_show(self, rider_id: str) -> None:
+        """Rider `rider_id` will not be at their pickup: the vehicle reports a `no_show` fault
+        event there (the vehicle itself is fine), dwells as usual and goes on without them."""
+        self._no_shows.add(RiderId(rider_id))
 
     def take_over(self, detail: str = "") -> None:
         """A safety driver takes manual control: the simulator stops driving the vehicle."""
@@ -462,6 +468,16 @@ class GroundVehicle:
                 moves += 1
                 self._emit(EventKind.ALIGHTED, stop_id=target.stop_id, rider_id=rider)
         for rider in target.pickups:
+            if rider in self._no_shows:
+                self._no_shows.discard(rider)
+                self._emit(
+                    EventKind.FAULT,
+                    stop_id=target.stop_id,
+                    rider_id=rider,
+                    code="no_show",
+                    detail="rider not at the stop when the dwell began",
+                )
+                continue
             if len(self.onboard) >= self.params.capacity:  # plans are checked: only by a bug
                 self._emit(
                     EventKind.FAULT,

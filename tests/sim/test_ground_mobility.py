@@ -166,3 +166,15 @@ def test_lifecycle_table_is_complete_and_renders() -> None:
     assert set(TRANSITIONS) == set(VehicleState)
     diagram = mermaid()
     assert diagram.startswith("stateDiagram-v2") and "en_route --> at_stop" in diagram
+
+
+def test_a_no_show_is_reported_and_the_vehicle_carries_on() -> None:
+    pm = PersonalMobility("pm-01", load_network())
+    pm.apply_plan(trip())
+    pm.no_show("r1")
+    events = run(pm, 6000.0)
+    assert [(e.kind, e.code) for e in events if e.kind is EventKind.FAULT] == [
+        (EventKind.FAULT, "no_show")
+    ]
+    assert not [e for e in events if e.kind in (EventKind.BOARDED, EventKind.ALIGHTED)]
+    assert events[-1].kind is EventKind.AT_DEPOT and pm.state is VehicleState.IDLE
