@@ -7,8 +7,9 @@ checker then judges all of them the same way, from the instance file.
 Solvers:
 * `ours`: our dispatcher as shipped for these sets. Solomon and Li & Lim: a PyVRP warm start
   (80 % of the budget: large fixed vehicle cost, route elimination by fleet restriction,
-  polish), then OR-Tools with route elimination and guided local search. DARP (ride times PyVRP cannot hold): OR-Tools alone, local cheapest
-  insertion, guided local search, then ruin-and-recreate rounds for half the budget.
+  polish), then OR-Tools with route elimination and guided local search. DARP (ride times
+  PyVRP cannot hold): OR-Tools alone, local cheapest insertion, guided local search, then
+  ruin-and-recreate rounds for half the budget.
 * `ortools`: our OR-Tools model alone (no warm start): route elimination + GLS; on DARP the
   same as `ours`.
 * `vroom`: pyvroom, exploration level 5, one thread.
