@@ -9,7 +9,7 @@ import http.client
 import json
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,9 @@ import uvicorn
 from fleet.api import create_app
 from fleet.config import Config, load_config
 from fleet.service import FleetService
-from vehicles.clock import Clock
+from sim.ground.wire import WireFleet
+from vehicles.clock import Clock, ScaledClock
+from vehicles.ground.client import Backoff
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGISTICS = "change-me-logistics-token"
@@ -141,3 +143,61 @@ async def running_service(config_path: Path, clock: Clock | None = None) -> Asyn
         server.should_exit = True
         await task
         await service.stop()
+
+
+SUPERVISOR_FAST = {"ground_lost_s": 300.0, "link_degraded_s": 60.0, "lateness_margin_s": 120.0}
+
+
+async def until(condition: Callable[[], bool], wall_s: float = 60.0) -> None:
+    async with asyncio.timeout(wall_s):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+@dataclass
+class GroundWorld:
+    api: Running
+    fleet: WireFleet
+
+    def trip_state(self, trip_id: str) -> str:
+        return self.api.service.records.trips[trip_id].state
+
+
+@contextlib.asynccontextmanager
+async def ground_world(
+    tmp: Path, speed: float, vehicles: dict[str, str]
+) -> AsyncIterator[GroundWorld]:
+    """The service in-process plus simulated ground vehicles (id -> start place) on the wire."""
+    from sim.ground.bus import Bus
+    from sim.ground.mobility import PersonalMobility
+    from sim.ground.network import load_network
+
+    clock = ScaledClock(speed, 1_800_000_000.0)
+    path = write_config(tmp, supervisor=SUPERVISOR_FAST)
+    net = load_network()
+    async with running_service(path, clock=clock) as api:
+        assert api.service.ground_server is not None
+        fleet = WireFleet(
+            api.service.ground_server.url,
+            clock,
+            ground_tokens(api.service.config),
+            epoch_s=0.0,
+            telemetry_period_s=10.0,
+            backoff=Backoff(initial_s=5.0, max_s=30.0),
+            ack_timeout_s=60.0,
+        )
+        for vid, start in vehicles.items():
+            fleet.add(
+                Bus(vid, net, start=start)
+                if vid.startswith("bus")
+                else PersonalMobility(vid, net, start=start)
+            )
+        await fleet.start()
+        try:
+            async with asyncio.timeout(10):
+                await fleet.wait_connected()
+            records = api.service.records.vehicles
+            await until(lambda: all(records[v].link == "up" for v in vehicles))
+            yield GroundWorld(api, fleet)
+        finally:
+            await fleet.stop()
