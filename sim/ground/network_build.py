@@ -16,6 +16,7 @@ The output is `sim/data/makuhari_network.geojson`; `sim.ground.network` loads an
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import math
@@ -610,9 +611,30 @@ def _feature(
     }
 
 
-def main() -> None:
-    """Write the network GeoJSON next to the package."""
+def off_land(data: dict[str, object], land_geojson: Path) -> list[str]:
+    """Ids of features not wholly on land per a land GeoJSON (e.g. the facts' bay_land)."""
+    from shapely import prepare
+    from shapely.geometry import shape
+
+    land_doc = json.loads(land_geojson.read_text(encoding="utf-8"))
+    land = shape(land_doc["features"][0]["geometry"])
+    prepare(land)
+    feats = data["features"]
+    assert isinstance(feats, list)
+    return [str(f["properties"]["id"]) for f in feats if not land.covers(shape(f["geometry"]))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Write the network GeoJSON next to the package (optionally check it lies on land)."""
+    parser = argparse.ArgumentParser(prog="python -m sim.ground.network_build")
+    parser.add_argument("--check-land", type=Path, help="land GeoJSON, e.g. bay_land.geojson")
+    args = parser.parse_args(argv)
     data = build()
+    if args.check_land is not None:
+        wet = off_land(data, args.check_land)
+        if wet:
+            raise SystemExit(f"not on land: {', '.join(wet)}")
+        print(f"every feature lies on land per {args.check_land}")
     OUT_PATH.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     feats = data["features"]
     assert isinstance(feats, list)
