@@ -24,6 +24,7 @@ and its length, duration, over-water fraction and the rules it touches are repor
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,112 +38,55 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 
-from geofences.conformance import ConformanceChecker, Violation
+from geofences.conformance import ConformanceChecker
 from geofences.frame import to_local, to_local_arrays, to_wgs84, to_wgs84_arrays
+from geofences.ground import LAND, PERMISSION, PREFERRED, WATER, GroundRaster
+from geofences.route import (
+    CostMatrix,
+    Route,
+    RouteError,
+    RouteOptions,
+    Waypoint,
+    check_coordinate,
+)
 from geofences.volumes import Airspace, RuleKind, to_local_geometry
 
 FloatArray = npt.NDArray[np.float64]
 NEIGHBOURS = ((1, 0), (0, 1), (1, 1), (1, -1), (2, 1), (1, 2), (2, -1), (1, -2))
 
 
-class RouteError(ValueError):
-    """A route request that cannot be answered (bad coordinates, outside the planning area)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RouteOptions:
-    """Flight and cost settings. Altitudes above ground; speeds in m/s; costs are factors."""
-
-    cruise_alt_m: float = 60.0
-    cruise_speed_m_s: float = 11.0
-    climb_speed_m_s: float = 3.0
-    descent_speed_m_s: float = 2.0
-    clearance_m: float = 30.0
-    vertical_clearance_m: float = 20.0
-    grid_m: float = 250.0
-    cost_water: float = 1.0
-    cost_preferred: float = 1.0
-    cost_land: float = 2.0
-    cost_permission: float = 4.0
-
-    def __post_init__(self) -> None:
-        for name in (
-            "cruise_alt_m",
-            "cruise_speed_m_s",
-            "climb_speed_m_s",
-            "descent_speed_m_s",
-            "grid_m",
-            "cost_water",
-            "cost_preferred",
-            "cost_land",
-            "cost_permission",
-        ):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise RouteError(f"{name} must be a positive number, got {value!r}")
-        if not (math.isfinite(self.clearance_m) and self.clearance_m >= 0):
-            raise RouteError(f"clearance_m must be >= 0, got {self.clearance_m!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class Waypoint:
-    lat_deg: float
-    lon_deg: float
-    alt_amsl_m: float
-    alt_agl_m: float
-
-
-@dataclass(frozen=True)
-class Route:
-    """A planned 3-D path, or the reason there is none (`legal` False, `waypoints` empty)."""
-
-    legal: bool
-    waypoints: tuple[Waypoint, ...] = ()
-    length_m: float = 0.0
-    horizontal_m: float = 0.0
-    duration_s: float = 0.0
-    over_water_fraction: float = 0.0
-    cruise_alt_m: float = 0.0
-    touched: tuple[str, ...] = ()
-    violations: tuple[Violation, ...] = ()
-    reason: str = ""
-
-    def path(self) -> list[tuple[float, float, float]]:
-        return [(w.lat_deg, w.lon_deg, w.alt_amsl_m) for w in self.waypoints]
-
-
-@dataclass(frozen=True)
-class CostMatrix:
-    """Pairwise air routes between sites: lengths (m), durations (s), over-water fractions, and
-    whether each pair has a legal route. Lengths are the navigation-graph paths before
-    shortening, so they are never shorter than the routes flown (safe for energy planning)."""
-
-    distance_m: FloatArray
-    duration_s: FloatArray
-    over_water_fraction: FloatArray
-    legal: npt.NDArray[np.bool_]
-
-
-def check_coordinate(lat_deg: float, lon_deg: float, what: str = "point") -> None:
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (lat_deg, lon_deg)):
-        raise RouteError(
-            f"{what}: coordinates must be finite numbers, got {lat_deg!r}, {lon_deg!r}"
-        )
-    if not (-90 <= lat_deg <= 90 and -180 <= lon_deg <= 180):
-        raise RouteError(f"{what}: {lat_deg}, {lon_deg} is not a valid latitude, longitude")
-
-
 @dataclass
 class _Graph:
-    xy: FloatArray  # node coordinates (local)
+    """The navigation lattice: node coordinates (local), undirected edges with cost and length,
+    and the same edges stored both ways as a CSR matrix for directed Dijkstra."""
+
+    xy: FloatArray
     rows: npt.NDArray[np.int64]
     cols: npt.NDArray[np.int64]
     weights: FloatArray
     lengths: FloatArray
     tree: cKDTree = field(init=False)
+    csr: csr_matrix = field(init=False)
 
     def __post_init__(self) -> None:
         self.tree = cKDTree(self.xy)
+        n = len(self.xy)
+        both = np.concatenate([self.rows, self.cols]), np.concatenate([self.cols, self.rows])
+        w = np.concatenate([self.weights, self.weights])
+        self.csr = coo_matrix((w, both), shape=(n, n)).tocsr()
+
+    def with_sources(self, links: Sequence[tuple[npt.NDArray[np.int64], FloatArray]]) -> csr_matrix:
+        """The graph plus one extra node per entry of `links` (appended after the lattice), with
+        edges out of it only: (lattice node indices, costs). Edges *into* the extra nodes are
+        left out, so a search never passes through another endpoint."""
+        base = self.csr
+        n = base.shape[0]
+        counts = [len(nodes) for nodes, _ in links]
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
+        indices = np.concatenate([base.indices, *[nodes for nodes, _ in links]])
+        data = np.concatenate([base.data, *[cost for _, cost in links]])
+        size = n + len(links)
+        return csr_matrix((data, indices.astype(base.indices.dtype), indptr), shape=(size, size))
 
 
 class Router:
@@ -185,32 +129,55 @@ class Router:
             shapely.prepare(g)
 
     # ------------------------------------------------------------------ ground below
-    def classify(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-        """Cost factor and over-water flag of points."""
-        o = self.options
-        in_pref = shapely.contains_xy(self._pref, x, y)
-        in_perm = shapely.contains_xy(self._perm, x, y)
-        land = self.airspace.land_local
-        in_land = shapely.contains_xy(land, x, y) if land is not None else np.ones_like(in_pref)
-        factor = np.where(
-            in_pref,
-            o.cost_preferred,
-            np.where(in_perm, o.cost_permission, np.where(in_land, o.cost_land, o.cost_water)),
+    @cached_property
+    def ground(self) -> GroundRaster:
+        """The ground-class raster (20 m) over the planning area."""
+        x0, y0, x1, y1 = self.area.bounds
+        return GroundRaster.build(
+            (x0 - 100, y0 - 100, x1 + 100, y1 + 100),
+            self.airspace.land_local,
+            self._perm,
+            self._pref,
         )
-        return factor.astype(float), in_pref | ~in_land
+
+    @cached_property
+    def _class_cost(self) -> FloatArray:
+        o = self.options
+        table = np.zeros(4)
+        table[[WATER, LAND, PERMISSION, PREFERRED]] = (
+            o.cost_water,
+            o.cost_land,
+            o.cost_permission,
+            o.cost_preferred,
+        )
+        return table
+
+    def classify(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+        """Cost factor and over-water flag (open water or a preferred corridor) of points."""
+        codes = self.ground.lookup(x, y)
+        return self._class_cost[codes], (codes == WATER) | (codes == PREFERRED)
 
     def segment_costs(
         self, a: FloatArray, b: FloatArray, samples: int = 5
     ) -> tuple[FloatArray, FloatArray]:
         """(cost, length) of segments a[i] -> b[i], the cost sampled at `samples` points."""
+        cost, length, _ = self._profile(a, b, samples)
+        return cost, length
+
+    def _profile(
+        self, a: FloatArray, b: FloatArray, samples: int
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(cost, length, length over water) of segments a[i] -> b[i]."""
         lengths = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
         t = (np.arange(samples) + 0.5) / samples
         x = (a[:, None, 0] + (b[:, None, 0] - a[:, None, 0]) * t).ravel()
         y = (a[:, None, 1] + (b[:, None, 1] - a[:, None, 1]) * t).ravel()
-        factor, _ = self.classify(x, y)
-        return factor.reshape(-1, samples).mean(axis=1) * lengths, lengths
+        factor, wet = self.classify(x, y)
+        cost = factor.reshape(-1, samples).mean(axis=1) * lengths
+        return cost, lengths, wet.reshape(-1, samples).mean(axis=1) * lengths
 
     def legal_segments(self, a: FloatArray, b: FloatArray) -> npt.NDArray[np.bool_]:
+        """Which segments a[i] -> b[i] keep clear of every blocked footprint."""
         if len(a) == 0:
             return np.zeros(0, dtype=bool)
         lines = shapely.linestrings(np.stack([a, b], axis=1))
@@ -219,6 +186,7 @@ class Router:
     # ------------------------------------------------------------------ the graph
     @cached_property
     def graph(self) -> _Graph:
+        """The navigation lattice at the cruise altitude (built on first use)."""
         g = self.options.grid_m
         x0, y0, x1, y1 = self.area.bounds
         gx = np.arange(x0 + g / 2, x1, g)
@@ -251,46 +219,41 @@ class Router:
             if len(pts) == 0:
                 continue
             xy.append(pts)
-            n_fine = len(pts)
             local = cKDTree(pts).query_pairs(fine * 1.5, output_type="ndarray")
             pairs.append(local + n)
             coarse = cKDTree(xy[0]).query_ball_point(pts, g * 1.2)
             links = [(n + i, j) for i, js in enumerate(coarse) for j in js]
             if links:
                 pairs.append(np.asarray(links, dtype=np.int64))
-            n += n_fine
+            n += len(pts)
         nodes: FloatArray = np.concatenate(xy).astype(float)
         edges = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
         ends_a, ends_b = nodes[edges[:, 0]], nodes[edges[:, 1]]
         legal = self.legal_segments(ends_a, ends_b)
         edges, ends_a, ends_b = edges[legal], ends_a[legal], ends_b[legal]
-        cost, length = self.segment_costs(ends_a, ends_b)
+        samples = max(5, int(g / 25))
+        cost, length = self.segment_costs(ends_a, ends_b, samples)
         return _Graph(nodes, edges[:, 0], edges[:, 1], np.maximum(cost, 1e-6), length)
 
-    def _augmented(self, points: FloatArray) -> tuple[csr_matrix, FloatArray, int]:
-        """The graph plus `points` as extra nodes joined to nearby nodes and to each other."""
+    def _links(self, p: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """Legal edges from a point to the lattice nodes near it: (node indices, costs)."""
         gr = self.graph
-        n = len(gr.xy)
-        near = gr.tree.query_ball_point(points, self.options.grid_m * 2.0)
-        extra = [(n + k, j) for k, js in enumerate(near) for j in js]
-        extra += [(n + i, n + j) for i in range(len(points)) for j in range(i + 1, len(points))]
-        all_xy: FloatArray = np.concatenate([gr.xy, points]).astype(float)
-        rows, cols, weights, lengths = [gr.rows], [gr.cols], [gr.weights], [gr.lengths]
-        if extra:
-            e = np.asarray(extra, dtype=np.int64)
-            a, b = all_xy[e[:, 0]], all_xy[e[:, 1]]
-            ok = self.legal_segments(a, b)
-            e, a, b = e[ok], a[ok], b[ok]
-            cost, length = self.segment_costs(a, b, samples=max(5, int(self.options.grid_m / 25)))
-            rows.append(e[:, 0])
-            cols.append(e[:, 1])
-            weights.append(np.maximum(cost, 1e-6))
-            lengths.append(length)
-        r, c = np.concatenate(rows), np.concatenate(cols)
-        w = np.concatenate(weights)
-        size = n + len(points)
-        matrix = coo_matrix((w, (r, c)), shape=(size, size)).tocsr()
-        return matrix, all_xy, n
+        near = np.asarray(gr.tree.query_ball_point(p, self.options.grid_m * 2.0), dtype=np.int64)
+        if len(near) == 0:
+            return near, np.zeros(0)
+        a = np.repeat(p[None, :], len(near), axis=0)
+        b = gr.xy[near]
+        ok = self.legal_segments(a, b)
+        samples = max(5, int(self.options.grid_m / 20))
+        cost, _ = self.segment_costs(a[ok], b[ok], samples)
+        return near[ok], np.maximum(cost, 1e-6)
+
+    def _direct(self, a: FloatArray, b: FloatArray) -> float:
+        """Cost of the straight segment a -> b, or inf when it is not legal."""
+        if not self.legal_segments(a[None, :], b[None, :])[0]:
+            return math.inf
+        samples = max(5, int(float(np.hypot(*(b - a))) / 20))
+        return float(self.segment_costs(a[None, :], b[None, :], samples)[0][0])
 
     # ------------------------------------------------------------------ queries
     def _endpoint_problem(self, xy: tuple[float, float], what: str) -> str:
@@ -315,38 +278,73 @@ class Router:
         return True
 
     def route(self, start: tuple[float, float], end: tuple[float, float]) -> Route:
-        """The best legal route from `start` to `end` ((lat, lon) pairs)."""
+        """The best legal route from `start` to `end` ((lat, lon) pairs), or why there is none.
+
+        Raises:
+            RouteError: a coordinate is not a finite, in-range latitude/longitude.
+        """
         check_coordinate(*start, what="start")
         check_coordinate(*end, what="end")
         a_xy, b_xy = to_local(*start), to_local(*end)
         for point_xy, what in ((a_xy, "start"), (b_xy, "destination")):
             problem = self._endpoint_problem(point_xy, what)
             if problem:
-                return Route(
-                    False,
-                    reason=f"no legal path: {problem}",
-                    cruise_alt_m=self.options.cruise_alt_m,
-                )
+                return self._refusal(problem)
         column = self._column_problem(start) or self._column_problem(end)
         if column:
-            return Route(
-                False, reason=f"no legal path: {column}", cruise_alt_m=self.options.cruise_alt_m
-            )
+            return self._refusal(column)
         if self._separated(a_xy, b_xy):
-            return Route(
-                False,
-                reason="no legal path: start and destination are separated by no-fly "
-                f"volumes at {self.options.cruise_alt_m:.0f} m",
-                cruise_alt_m=self.options.cruise_alt_m,
+            return self._refusal(
+                "start and destination are separated by no-fly volumes at "
+                f"{self.options.cruise_alt_m:.0f} m"
             )
-        matrix, xy, n = self._augmented(np.array([a_xy, b_xy], dtype=float))
-        dist, pred = dijkstra(matrix, directed=False, indices=n, return_predecessors=True)
-        if math.isfinite(dist[n + 1]):
-            nodes = _walk(pred, n, n + 1)
-            pts = self._shorten(xy[nodes], dist[nodes])
-        else:
+        a, b = np.array(a_xy, dtype=float), np.array(b_xy, dtype=float)
+        pts = self._graph_path(a, b)
+        if pts is None:
             pts = self._visibility_path(a_xy, b_xy)
         return self._finish(start, end, pts)
+
+    def _refusal(self, problem: str) -> Route:
+        return Route(
+            False, reason=f"no legal path: {problem}", cruise_alt_m=self.options.cruise_alt_m
+        )
+
+    def _graph_path(self, a: FloatArray, b: FloatArray) -> FloatArray | None:
+        """Dijkstra from `a` over the lattice, joined to `b` through its nearby nodes, then
+        shortened; None when the lattice does not connect them.
+
+        The search is first bounded (`limit`) to the cost a near-straight route would have; an
+        answer within the bound is exact (every node beyond it costs more), otherwise the search
+        is repeated with the bound set to the best found, or unbounded.
+        """
+        gr = self.graph
+        n = len(gr.xy)
+        out_nodes, out_cost = self._links(a)
+        in_nodes, in_cost = self._links(b)
+        direct = self._direct(a, b)
+        matrix = gr.with_sources([(out_nodes, out_cost)])
+        o = self.options
+        factors = (o.cost_water, o.cost_preferred, o.cost_land, o.cost_permission)
+        euclid = float(np.hypot(*(b - a)))
+        limit = 1.5 * euclid * min(factors) + 2 * o.grid_m * max(factors)
+        while True:
+            dist, pred = dijkstra(
+                matrix, directed=True, indices=n, return_predecessors=True, limit=limit
+            )
+            via = dist[in_nodes] + in_cost if len(in_nodes) else np.zeros(0)
+            best = float(via.min()) if len(via) else math.inf
+            if min(best, direct) <= limit or math.isinf(limit):
+                break
+            limit = best if math.isfinite(best) else math.inf
+        if math.isfinite(direct) and direct <= best:
+            return np.array([a, b])
+        if not math.isfinite(best):
+            return None
+        last = int(in_nodes[int(np.argmin(via))])
+        nodes = _walk(pred, n, last)[1:]
+        pts = np.concatenate([a[None, :], gr.xy[nodes], b[None, :]])
+        cum = np.concatenate([[0.0], dist[nodes], [best]])
+        return self._shorten(pts, cum)
 
     def _column_problem(self, point: tuple[float, float]) -> str:
         """Can a drone climb from the ground to cruise altitude here?"""
@@ -359,20 +357,22 @@ class Router:
         return ""
 
     def _shorten(self, pts: FloatArray, cum: FloatArray) -> FloatArray:
+        """Greedy shortcuts: from each kept point, jump to the farthest later point whose
+        straight segment is legal and costs no more than the path it replaces."""
         out = [0]
         i, last = 0, len(pts) - 1
         while i < last:
+            k = np.arange(i + 2, last + 1)
             best = i + 1
-            k = i + 2
-            while k <= last:
-                seg_a, seg_b = pts[i : i + 1], pts[k : k + 1]
-                if not self.legal_segments(seg_a, seg_b)[0]:
-                    break
-                samples = max(5, int(np.hypot(*(pts[k] - pts[i])) / 50))
-                cost, _ = self.segment_costs(seg_a, seg_b, samples)
-                if cost[0] <= (cum[k] - cum[i]) * (1 + 1e-6) + 1e-6:
-                    best = k
-                k += 1
+            if len(k):
+                a = np.repeat(pts[i : i + 1], len(k), axis=0)
+                b = pts[k]
+                ok = self.legal_segments(a, b)
+                length = float(np.hypot(*(pts[last] - pts[i])))
+                cost, _ = self.segment_costs(a, b, max(5, int(length / 20)))
+                ok &= cost <= (cum[k] - cum[i]) * (1 + 1e-6) + 1e-6
+                if ok.any():
+                    best = int(k[np.flatnonzero(ok)[-1]])
             out.append(best)
             i = best
         return pts[out]
@@ -407,6 +407,7 @@ class Router:
     def _finish(
         self, start: tuple[float, float], end: tuple[float, float], pts: FloatArray
     ) -> Route:
+        """Altitudes, length, duration and over-water fraction; then the conformance check."""
         o = self.options
         lat, lon = to_wgs84_arrays(pts[:, 0], pts[:, 1])
         lat[0], lon[0], lat[-1], lon[-1] = start[0], start[1], end[0], end[1]
@@ -414,34 +415,19 @@ class Router:
         wps = [Waypoint(start[0], start[1], 0.0, 0.0)]
         wps += [Waypoint(float(la), float(lo), alt, alt) for la, lo in zip(lat, lon, strict=True)]
         wps.append(Waypoint(end[0], end[1], 0.0, 0.0))
-        seg = np.hypot(np.diff(pts[:, 0]), np.diff(pts[:, 1]))
+        _, seg, wet = self._profile(pts[:-1], pts[1:], 50)
         horizontal = float(seg.sum())
-        water = 0.0
-        if horizontal > 0:
-            n = max(2, int(horizontal / 25))
-            t = np.linspace(0, 1, n)
-            cum = np.concatenate([[0], np.cumsum(seg)]) / horizontal
-            x = np.interp(t, cum, pts[:, 0])
-            y = np.interp(t, cum, pts[:, 1])
-            water = float(self.classify(x, y)[1].mean())
-        route = Route(
-            legal=True,
+        water = float(wet.sum() / horizontal) if horizontal > 0 else 0.0
+        path = [(w.lat_deg, w.lon_deg, w.alt_amsl_m) for w in wps]
+        violations, touched = self.checker.check(path)
+        return Route(
+            legal=not violations,
             waypoints=tuple(wps),
             length_m=horizontal + 2 * alt,
             horizontal_m=horizontal,
             duration_s=alt / o.climb_speed_m_s
             + horizontal / o.cruise_speed_m_s
             + alt / o.descent_speed_m_s,
-            over_water_fraction=water,
-            cruise_alt_m=alt,
-        )
-        violations, touched = self.checker.check(route.path())
-        return Route(
-            legal=not violations,
-            waypoints=route.waypoints,
-            length_m=route.length_m,
-            horizontal_m=horizontal,
-            duration_s=route.duration_s,
             over_water_fraction=water,
             cruise_alt_m=alt,
             touched=tuple(touched),
@@ -452,7 +438,11 @@ class Router:
         )
 
     def matrix(self, sites: Sequence[tuple[float, float]]) -> CostMatrix:
-        """Pairwise graph routes between `sites` ((lat, lon) pairs)."""
+        """Pairwise graph routes between `sites` ((lat, lon) pairs).
+
+        Raises:
+            RouteError: a site is not a finite, in-range latitude/longitude.
+        """
         for k, s in enumerate(sites):
             check_coordinate(*s, what=f"site {k}")
         o = self.options
@@ -465,25 +455,53 @@ class Router:
             and not self._column_problem(s)
             for p, s in zip(pts, sites, strict=True)
         ]
-        if k:
-            matrix, xy, n = self._augmented(pts)
-            idx = [n + i for i in range(k) if usable[i]]
-            if idx:
-                _, pred = dijkstra(matrix, directed=False, indices=idx, return_predecessors=True)
-                for row, src in enumerate(idx):
-                    for j in range(k):
-                        if src == n + j:
-                            distance[src - n, j] = 0.0
-                            continue
-                        if not usable[j] or pred[row, n + j] < 0:
-                            continue
-                        nodes = _walk(pred[row], src, n + j)
-                        p = xy[nodes]
-                        seg = np.hypot(np.diff(p[:, 0]), np.diff(p[:, 1]))
-                        distance[src - n, j] = float(seg.sum())
-                        mids = (p[:-1] + p[1:]) / 2
-                        wet = self.classify(mids[:, 0], mids[:, 1])[1]
-                        water[src - n, j] = float((seg * wet).sum() / max(seg.sum(), 1e-9))
+        gr = self.graph
+        n = len(gr.xy)
+        links = [
+            self._links(p) if ok else (np.zeros(0, np.int64), np.zeros(0))
+            for p, ok in zip(pts, usable, strict=True)
+        ]
+        idx = [i for i in range(k) if usable[i]]
+        for i in idx:
+            distance[i, i] = 0.0
+        pairs = [(i, j) for i in idx for j in idx if i < j]
+        if pairs:
+            pi, pj = np.array(pairs).T
+            direct_ok = self.legal_segments(pts[pi], pts[pj])
+            span = float(np.hypot(*(pts.max(axis=0) - pts.min(axis=0))))
+            direct, _ = self.segment_costs(pts[pi], pts[pj], max(5, int(span / 20)))
+            direct[~direct_ok] = np.inf
+            matrix = gr.with_sources(links)
+            sources = {i: row for row, i in enumerate(idx)}
+            dist, pred = dijkstra(
+                matrix, directed=True, indices=[n + i for i in idx], return_predecessors=True
+            )
+            seg_a, seg_b, owner = [], [], []
+            for p_index, (i, j) in enumerate(pairs):
+                row = sources[i]
+                nodes_j, cost_j = links[j]
+                via = dist[row, nodes_j] + cost_j
+                best = float(via.min()) if len(via) else math.inf
+                if math.isfinite(direct[p_index]) and direct[p_index] <= best:
+                    p = pts[[i, j]]
+                elif math.isfinite(best):
+                    nodes = _walk(pred[row], n + i, int(nodes_j[int(np.argmin(via))]))[1:]
+                    p = np.concatenate([pts[i : i + 1], gr.xy[nodes], pts[j : j + 1]])
+                else:
+                    continue
+                seg_a.append(p[:-1])
+                seg_b.append(p[1:])
+                owner.append(np.full(len(p) - 1, p_index))
+            if owner:
+                who = np.concatenate(owner)
+                _, seg, wet = self._profile(np.concatenate(seg_a), np.concatenate(seg_b), 10)
+                total = np.bincount(who, seg, minlength=len(pairs))
+                wet_total = np.bincount(who, wet, minlength=len(pairs))
+                found = np.bincount(who, minlength=len(pairs)) > 0
+                fi, fj = pi[found], pj[found]
+                distance[fi, fj] = distance[fj, fi] = total[found]
+                frac = wet_total[found] / np.maximum(total[found], 1e-9)
+                water[fi, fj] = water[fj, fi] = frac
         legal = np.isfinite(distance)
         alt = o.cruise_alt_m
         flight = np.where(legal, distance, 0.0)
@@ -505,15 +523,22 @@ def _walk(pred: npt.NDArray[np.int32], source: int, target: int) -> list[int]:
     return nodes[::-1]
 
 
-_ROUTERS: dict[tuple[int, RouteOptions], Router] = {}
+_ROUTERS: OrderedDict[tuple[int, RouteOptions], Router] = OrderedDict()
+ROUTER_CACHE_SIZE = 8
 
 
 def router_for(airspace: Airspace, options: RouteOptions | None = None) -> Router:
-    """A cached router per (airspace, options)."""
+    """A cached router per (airspace, options); the few most recently used are kept (each
+    holds its airspace, so an id is never reused while cached)."""
     key = (id(airspace), options or RouteOptions())
-    if key not in _ROUTERS:
-        _ROUTERS[key] = Router(airspace, key[1])
-    return _ROUTERS[key]
+    router = _ROUTERS.get(key)
+    if router is None or router.airspace is not airspace:
+        router = Router(airspace, key[1])
+        _ROUTERS[key] = router
+    _ROUTERS.move_to_end(key)
+    while len(_ROUTERS) > ROUTER_CACHE_SIZE:
+        _ROUTERS.popitem(last=False)
+    return router
 
 
 def plan_route(

@@ -157,13 +157,16 @@ def test_enclosed_destination_is_certified_unreachable() -> None:
     assert not _fine_grid_connected(router, (35.605, 140.005), centre)
 
 
-def test_narrow_gap_coarser_than_the_lattice_is_still_found() -> None:
-    # two walls across the area leave a gap ~150 m wide (90 m after the 30 m clearances)
+@pytest.mark.parametrize("gap_lat", [35.62, 35.63])
+def test_narrow_gap_coarser_than_the_lattice_is_still_found(gap_lat: float) -> None:
+    # two walls across the area leave a gap ~150 m wide (90 m after the 30 m clearances); at
+    # 35.63 the gap is off the straight line, so the straight segment is not legal either
     gap = 150 / 111_000
     airspace = _box_airspace(
-        (140.024, LAT0, 140.026, 35.62 - gap / 2), (140.024, 35.62 + gap / 2, 140.026, LAT1)
+        (140.024, LAT0, 140.026, gap_lat - gap / 2), (140.024, gap_lat + gap / 2, 140.026, LAT1)
     )
     router = Router(airspace, RouteOptions(grid_m=400.0, clearance_m=30.0))
     route = router.route((35.62, 140.005), (35.62, 140.045))
     assert route.legal, route.reason
     assert route.violations == ()
+    assert check_path(airspace, route.path()) == []
