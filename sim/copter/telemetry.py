@@ -169,9 +169,11 @@ def mission_current(mav: Any, fc: FlightController) -> Any:
 def fence_status(mav: Any, fc: FlightController) -> Any | None:
     if not fc.params["FENCE_ENABLE"]:
         return None
+    breach_ms = 0
+    if fc.fence_breach_count:
+        breach_ms = int(max(0.0, fc.fence_breach_time_s - fc.boot_s) * 1e3) & 0xFFFFFFFF
     return mav.fence_status_encode(1 if fc.fence_breach else 0, fc.fence_breach_count,
-                                   fc.fence_breach, int((fc.fence_breach_time_s - fc.boot_s) * 1e3),
-                                   C.FENCE_MITIGATE_NONE)
+                                   fc.fence_breach, breach_ms, C.FENCE_MITIGATE_NONE)
 
 
 def autopilot_version(mav: Any, fc: FlightController, sysid: int) -> Any:

@@ -143,3 +143,11 @@ def test_rtl_goes_to_the_nearest_rally_point() -> None:
     fc = gcs.copter.fc
     assert not fc.armed
     assert math.hypot(fc.body.north_m - 150.0, fc.body.east_m) < 1.0
+
+
+def test_fence_status_from_a_copter_booted_late_in_the_clock() -> None:
+    copter = CopterAutopilot(CopterConfig(params={"FENCE_ENABLE": 1}), now_s=5000.0)
+    gcs = ScriptedGroundStation(copter, now_s=5000.0)
+    gcs.run(3.0)
+    status = gcs.last("FENCE_STATUS")
+    assert (status.breach_status, status.breach_count, status.breach_time) == (0, 0, 0)

@@ -125,6 +125,7 @@ async def test_mavsdk_flies_a_mission_with_a_fence_then_rtl() -> None:
             assert position.latitude_deg == pytest.approx(HOME[0], abs=2e-6)  # type: ignore[attr-defined]
             assert position.relative_altitude_m == pytest.approx(0.0, abs=0.2)  # type: ignore[attr-defined]
             assert fc.fence_breach_count == 0
+            assert swarm.failures == []
     finally:
         await swarm.close()
 
@@ -161,5 +162,6 @@ async def test_mavsdk_over_udp_takes_off_goes_somewhere_and_lands() -> None:
             await first(telemetry.subscribe_landed_state(),
                         lambda s: s == LandedState.ON_GROUND, 40.0)
             await first(telemetry.subscribe_armed(), lambda armed: not armed, 20.0)
+            assert swarm.failures == []
     finally:
         await swarm.close()
