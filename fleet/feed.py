@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -140,10 +140,21 @@ class Broadcaster:
         self._subs: list[Subscription] = []
 
     def subscribe(
-        self, *, maxsize: int | None = None, policy: OverflowPolicy | None = None, name: str = ""
+        self,
+        *,
+        maxsize: int | None = None,
+        policy: OverflowPolicy | None = None,
+        name: str = "",
+        initial: Iterable[Payload] = (),
     ) -> Subscription:
-        """A new subscription receiving every payload published from now on."""
+        """A new subscription receiving every payload published from now on.
+
+        `initial` payloads (e.g. a snapshot of every vehicle's state, for a late joiner) are
+        queued first, before anything published afterwards, under the same overflow policy.
+        """
         sub = Subscription(maxsize or self.maxsize, policy or self.policy, name)
+        for payload in initial:
+            sub.offer(payload)
         self._subs.append(sub)
         return sub
 

@@ -160,3 +160,12 @@ async def test_adapter_ends_when_the_client_leaves() -> None:
     ws._gone.set()
     await asyncio.wait_for(task, 2)
     assert ws.sent == ["a"] and ws.closed is None
+
+
+def test_a_late_joiner_gets_the_snapshot_first() -> None:
+    feed = Broadcaster()
+    feed.publish("before")  # not for subscribers that were not there
+    sub = feed.subscribe(initial=["snap-1", "snap-2"])
+    feed.publish("after")
+    assert [sub.get_nowait() for _ in range(3)] == ["snap-1", "snap-2", "after"]
+    assert sub.get_nowait() is None
