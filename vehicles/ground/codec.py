@@ -138,6 +138,11 @@ def _fields(fields: tuple[Field, ...], raw: dict[Any, Any], where: str) -> dict[
         ):
             out[f.name] = value
             continue
+        elif kind is Kind.ENUM and t is str and f.enum is not None:
+            member = f.enum._value2member_map_.get(value)
+            if member is not None:
+                out[f.name] = member
+                continue
         out[f.name] = _check(f, value, where)
     return out
 
