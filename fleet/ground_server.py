@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from ssl import SSLContext
@@ -42,6 +43,7 @@ from vehicles.ground.server_types import (
 )
 
 Listener = Callable[[AppEvent], None]
+_log = logging.getLogger(__name__)
 
 
 MAX_OUTBOX_FRAMES = 1024  # frames queued for a vehicle that does not read: then it is closed
@@ -255,6 +257,9 @@ class GroundServer:
                 if future is not None and not future.done():
                     future.set_result(event.ack)
             for listener in self._listeners:
-                listener(event)
+                try:
+                    listener(event)
+                except Exception:  # a service bug must not cost a vehicle its connection
+                    _log.exception("ground server listener failed on %s", type(event).__name__)
             for queue in self._queues:
                 queue.put_nowait(event)

@@ -327,3 +327,21 @@ async def test_events_as_an_async_iterator(server: GroundServer) -> None:
     assert isinstance(fault, EventReceived) and fault.event.code == "lidar-blocked"
     await _until(lambda: server._queues == [])  # the iterator cleaned up after itself
     await _stop([client], tasks)
+
+
+async def test_a_failing_listener_does_not_cost_the_vehicle_its_link(
+    server: GroundServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(event: object) -> None:
+        raise RuntimeError("service bug")
+
+    got: list[object] = []
+    server.add_listener(broken)
+    server.add_listener(got.append)  # later listeners still run
+    [client], tasks = await _clients(server, ["v10"])
+    client.send_event(_ev(m.EventKind.ARRIVED, stop_id="messe"))
+    await _until(lambda: client.unacked_events == 0)
+    assert client.connects == 1 and client.connected
+    assert any(isinstance(e, EventReceived) for e in got)
+    assert "listener failed" in caplog.text
+    await _stop([client], tasks)
