@@ -9,6 +9,7 @@ volume is reported separately as a rule touched.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,7 +21,7 @@ import shapely
 from shapely.strtree import STRtree
 
 from geofences.frame import to_local_arrays, to_wgs84
-from geofences.volumes import Airspace, RuleKind, Volume
+from geofences.volumes import Airspace, AltRef, RuleKind, Volume
 
 PathPoint = tuple[float, float, float]  # lat_deg, lon_deg, alt_amsl_m
 
@@ -102,7 +103,8 @@ class ConformanceChecker:
         if len(path) == 0:
             return [], []
         x, y, z, seg = self.densify(path, sample_m)
-        samples = shapely.points(x, y)
+        z_low, z_high = float(z.min()), float(z.max())
+        samples: Any = None
         track: Any = (
             shapely.linestrings(np.column_stack([x, y]))
             if len(x) > 1
@@ -114,6 +116,9 @@ class ConformanceChecker:
         touched: list[str] = []
         for index in candidates:
             volume = self._volumes[index]
+            floor = volume.floor_amsl_m() if volume.kind is not RuleKind.OBSTACLE else -math.inf
+            if z_high < floor or z_low > volume.ceiling_amsl_m():
+                continue  # the path never reaches this volume's altitude band
             if volume.kind is RuleKind.OBSTACLE:
                 zone = self._obstacle_zone[volume.id]
                 inside = shapely.contains_xy(zone, x, y) & (z <= volume.ceiling_amsl_m())
@@ -125,6 +130,8 @@ class ConformanceChecker:
             if volume.kind is RuleKind.PERMISSION_REQUIRED:
                 touched.append(volume.id)
                 continue
+            if samples is None:
+                samples = shapely.points(x, y)
             if volume.kind is RuleKind.OBSTACLE:
                 depth_h = self.clearance_m - shapely.distance(volume.local, samples)
                 depth_v = volume.ceiling_amsl_m() - z
@@ -168,7 +175,42 @@ def _runs(
 
 
 def check_path(
-    airspace: Airspace, path: Sequence[PathPoint], clearance_m: float = 30.0
+    airspace: Airspace,
+    path: Sequence[PathPoint],
+    clearance_m: float = 30.0,
+    alt_ref: AltRef | str = AltRef.AMSL,
+    ground_amsl_m: float = 0.0,
 ) -> list[Violation]:
-    """Every violation of `path` (lat, lon, alt AMSL points) in `airspace`."""
-    return ConformanceChecker(airspace, clearance_m).check(path)[0]
+    """Every violation of `path` in `airspace`.
+
+    Args:
+        airspace: the volumes to check against.
+        path: (lat, lon, alt) points, from a mission, a plan or telemetry.
+        clearance_m: horizontal distance to keep from obstacles.
+        alt_ref: whether the altitudes are `AMSL` or `AGL` (above `ground_amsl_m`; the ground
+            is about 0 m AMSL on the reclaimed Chiba shore, so the two nearly agree there).
+        ground_amsl_m: the ground elevation used to turn AGL into AMSL.
+
+    Raises:
+        ValueError: a point is not three finite numbers with a valid latitude and longitude.
+    """
+    ref = AltRef(alt_ref)
+    pts = validate_path(path)
+    if ref is AltRef.AGL:
+        pts = [(lat, lon, alt + ground_amsl_m) for lat, lon, alt in pts]
+    return ConformanceChecker(airspace, clearance_m).check(pts)[0]
+
+
+def validate_path(path: Sequence[Sequence[float]]) -> list[PathPoint]:
+    """The path as (lat, lon, alt) float tuples; a clear `ValueError` for a bad point."""
+    out = []
+    for i, point in enumerate(path):
+        if len(point) != 3:
+            raise ValueError(f"path point {i}: expected (lat, lon, alt), got {point!r}")
+        lat, lon, alt = (float(v) for v in point)
+        if not all(math.isfinite(v) for v in (lat, lon, alt)):
+            raise ValueError(f"path point {i}: {point!r} is not finite")
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError(f"path point {i}: {lat}, {lon} is not a valid latitude, longitude")
+        out.append((lat, lon, alt))
+    return out

@@ -9,6 +9,7 @@ of geofences.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import cast
 
@@ -16,8 +17,9 @@ import numpy as np
 import shapely
 
 from geofences.frame import to_local, to_wgs84_arrays
-from geofences.routing import RouteOptions, router_for
-from geofences.volumes import Airspace, iter_polygons
+from geofences.route import RouteError, RouteOptions, check_coordinate
+from geofences.routing import router_for
+from geofences.volumes import Airspace, RuleKind, iter_polygons
 
 LatLon = tuple[float, float]
 
@@ -44,19 +46,22 @@ class FenceShapes:
 
 def fence_shapes(
     airspace: Airspace,
-    center: LatLon,
+    around: LatLon,
     radius_m: float,
     options: RouteOptions | None = None,
     max_vertices: int = 60,
 ) -> FenceShapes:
-    """The fence for flights within `radius_m` of `center` at the options' cruise altitude.
+    """The fence for flights within `radius_m` of `around` at the options' cruise altitude.
 
     Exclusion polygons are simplified to at most `max_vertices` vertices each (autopilots keep
     fences small); simplification only ever grows an exclusion (it is taken on the buffered
     outline's convex-safe envelope), so the fence never lets a drone closer than planned.
     """
     router = router_for(airspace, options)
-    cx, cy = to_local(*center)
+    check_coordinate(*around, what="fence centre")
+    if not (math.isfinite(radius_m) and radius_m > 0):
+        raise RouteError(f"fence radius_m must be a positive number, got {radius_m!r}")
+    cx, cy = to_local(*around)
     disc = shapely.Point(cx, cy).buffer(radius_m, quad_segs=16)
     blocked = router.blocked.intersection(disc)
     polygons = []
@@ -74,9 +79,19 @@ def fence_shapes(
         polygons.append(
             FencePolygon(tuple(zip(lat.tolist(), lon.tolist(), strict=True)), inclusion=False)
         )
-    ceiling = 150.0
     return FenceShapes(
         polygons=tuple(polygons),
-        circles=(FenceCircle(center, radius_m, inclusion=True),),
-        max_alt_agl_m=ceiling,
+        circles=(FenceCircle(around, radius_m, inclusion=True),),
+        max_alt_agl_m=_lowest_floor_above(airspace, disc, router.options.cruise_alt_m),
     )
+
+
+def _lowest_floor_above(airspace: Airspace, disc: shapely.Polygon, cruise_alt_m: float) -> float:
+    """The lowest no-fly floor above the cruise altitude anywhere in the disc (the altitude the
+    autopilot must never exceed there), at most 150 m."""
+    floors = [
+        v.floor_amsl_m() - v.ground_amsl_m
+        for v in airspace.of_kind(RuleKind.NO_FLY)
+        if v.floor_amsl_m() > cruise_alt_m and v.local.intersects(disc)
+    ]
+    return min([150.0, *floors])

@@ -8,10 +8,15 @@ How a route is found (all in the local metric frame):
    node) plus a finer lattice inside narrow preferred corridors (the Hanami River). An edge
    exists only if its segment stays clear of every blocked footprint; its cost is its length
    times the mean cost factor of the ground below (water and preferred corridors cheapest, then
-   land, then permission-required districts). The graph is built once per airspace and options.
-3. A query joins the two endpoints to nearby nodes, runs Dijkstra (scipy), then shortens the
-   path greedily: a shortcut is taken only if it is legal and costs no more than the part of
-   the path it replaces, so shortening never trades water for land.
+   land, then permission-required districts), read from a 20 m ground-class raster
+   (`geofences.ground`). The graph is built once per airspace and options and stored both ways
+   as a CSR matrix.
+3. A query appends the start as one extra CSR row (edges out of it to the legal nearby nodes),
+   runs a bounded Dijkstra (scipy; the bound is lifted when the answer is not certified within
+   it), joins the destination through its own nearby nodes (or the straight segment if that is
+   legal and cheaper), then shortens the path greedily: from each kept point, the farthest later
+   point whose segment is legal and costs no more than the path it replaces, so shortening never
+   trades water for land.
 4. "No legal path" is only said when it is certain: an endpoint inside a blocked footprint, or
    the two endpoints in different connected pieces of free space. If the lattice misses a
    narrow gap, an exact visibility graph over the free-space vertices finds the way.
@@ -104,10 +109,8 @@ class Router:
         self.blocker_names: list[tuple[str, BaseGeometry]] = []
         for v in airspace.of_kind(RuleKind.NO_FLY, RuleKind.OBSTACLE):
             if v.kind is RuleKind.NO_FLY:
-                blocks = (
-                    v.floor_amsl_m() <= alt + self.options.vertical_clearance_m
-                    and v.ceiling_amsl_m() >= alt
-                )
+                margin = self.options.vertical_clearance_m
+                blocks = v.floor_amsl_m() <= alt + margin and v.ceiling_amsl_m() >= alt - margin
             else:
                 blocks = v.blocks_altitude(alt, self.options.vertical_clearance_m)
             if blocks:

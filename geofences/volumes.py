@@ -344,6 +344,13 @@ class Airspace:
         return cls(volumes, bounds, land, str(data.get("name", name)))  # type: ignore[arg-type]
 
     @classmethod
+    def load_default(cls) -> Airspace:
+        """The shipped Chiba airspace with the bay shore's land (loaded once, cached)."""
+        from geofences.default import load_default  # the data module imports this one
+
+        return load_default()
+
+    @classmethod
     def load(cls, path: str | Path, land: BaseGeometry | None = None) -> Airspace:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
