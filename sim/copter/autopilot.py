@@ -64,6 +64,8 @@ class CopterAutopilot:
         stream_rates_hz: MAV_DATA_STREAM id -> rate at boot (None: `telemetry` defaults).
         signing_key: a 32-byte MAVLink 2 signing secret; when given, outgoing packets are
             signed and unsigned or badly signed incoming packets are dropped and counted.
+        stream_phase: 0..1, shifts the telemetry schedule by that fraction of each interval
+            (copters booted together then do not all transmit at once).
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class CopterAutopilot:
         request_int: bool = False,
         stream_rates_hz: dict[int, float] | None = None,
         signing_key: bytes | None = None,
+        stream_phase: float = 0.0,
     ) -> None:
         if not 1 <= sysid <= 255:
             raise ValueError(f"sysid must be 1..255, got {sysid}")
@@ -93,7 +96,7 @@ class CopterAutopilot:
             self.mav.signing.secret_key = signing_key
             self.mav.signing.sign_outgoing = True
             self.mav.signing.link_id = 0
-        self.streams = telemetry.StreamSchedule(stream_rates_hz)
+        self.streams = telemetry.StreamSchedule(stream_rates_hz, stream_phase)
         self.missions = MissionProtocolServer(self.mav, self._home_item, self._on_stored,
                                               request_int=request_int)
         self.messages_received = 0

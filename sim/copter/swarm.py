@@ -2,7 +2,9 @@
 
 `CopterSwarm` steps every copter by `step_s` of the injected `Clock`'s time (a `ScaledClock`
 for a sped-up run against a real ground station, a `VirtualClock` in deterministic tests) and
-hands their packets to their transports. Faults are per copter (`LinkFaults`), so one link can
+hands their packets to their transports. Copters booted together would otherwise transmit in
+lockstep; each gets its own telemetry phase (golden-ratio spread by system id), as real
+copters, booted at different times, have. Faults are per copter (`LinkFaults`), so one link can
 be cut while the others fly on.
 """
 
@@ -52,6 +54,7 @@ class CopterSwarm:
              **autopilot_kwargs: object) -> tuple[CopterAutopilot, LinkFaults, LinkCut]:
         if sysid in self.copters:
             raise ValueError(f"system id {sysid} is already in the swarm")
+        autopilot_kwargs.setdefault("stream_phase", (sysid * 0.6180339887) % 1.0)
         autopilot = CopterAutopilot(config, sysid, self.clock.now_s(),
                                     **autopilot_kwargs)  # type: ignore[arg-type]
         cut = LinkCut()

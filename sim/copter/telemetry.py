@@ -202,8 +202,11 @@ MESSAGE_IDS: dict[int, str] = {getattr(C, f"MAVLINK_MSG_ID_{name}"): name for na
 class StreamSchedule:
     """When each telemetry message is next due; intervals in seconds (None: not streamed)."""
 
-    def __init__(self, rates_hz: dict[int, float] | None = None) -> None:
+    def __init__(self, rates_hz: dict[int, float] | None = None, phase: float = 0.0) -> None:
+        """`phase` (0..1) shifts every stream by that fraction of its interval: copters that
+        booted together should not all transmit in the same instant."""
         self._group_rate_hz = dict(DEFAULT_STREAM_RATES_HZ if rates_hz is None else rates_hz)
+        self._phase = phase % 1.0
         self._override_s: dict[str, float | None] = {}
         self._next_s: dict[str, float] = {}
 
@@ -248,6 +251,8 @@ class StreamSchedule:
             if interval is None:
                 continue
             next_s = self._next_s.get(name)
+            if next_s is None and self._phase > 0.0:
+                next_s = self._next_s[name] = now_s + self._phase * interval
             if next_s is None or now_s >= next_s:
                 out.append(name)
                 base = now_s if next_s is None or now_s - next_s > interval else next_s

@@ -86,10 +86,14 @@ async def test_latency_delays_both_directions() -> None:
     try:
         copter = await swarm.add_udp(6, transport.get_extra_info("sockname"))
         copter.faults.delay_s = 0.5
+        copter.autopilot.advance_to(clock.now_s())
+        copter.autopilot.send_now("HEARTBEAT")
         swarm.step()
         await asyncio.sleep(0.01)
-        assert gcs.received == []  # the boot heartbeat is still in flight
-        await pump(swarm, clock, 0.6)
+        assert gcs.received == []  # the heartbeat is still in flight
+        await pump(swarm, clock, 0.4)
+        assert gcs.received == []
+        await pump(swarm, clock, 0.2)
         assert any(m.get_type() == "HEARTBEAT" for m, _ in gcs.received)  # type: ignore[attr-defined]
     finally:
         await swarm.close()
