@@ -107,8 +107,14 @@ class GroundStation:
             self._peers.append(address)
 
     # -- input -----------------------------------------------------------------------------
-    def receive(self, data: bytes, address: Address, now_s: float) -> None:
-        """Bytes from `address`: parse, check, route."""
+    def receive(self, data: bytes, address: Address, now_s: float, datagram: bool = True
+                ) -> None:
+        """Bytes from `address`: parse, check, route.
+
+        `datagram`: the bytes are one whole UDP datagram, so a packet cut short at its end is
+        dropped (counted `truncated`) instead of waiting to swallow the next datagram's bytes.
+        A stream transport (TCP) passes False: packets may span reads.
+        """
         self._now_s = now_s
         self.counters["bytes"] += len(data)
         if not self._admit(len(data), address, now_s):
@@ -121,6 +127,9 @@ class GroundStation:
             self.counters["undecodable"] += 1
             self._parsers.pop(address, None)
             return
+        if datagram and parser.buf_len() > 0:
+            self.counters["truncated"] += 1
+            self._parsers[address] = new_parser()
         for msg in msgs:
             self._route(msg, address, now_s)
 

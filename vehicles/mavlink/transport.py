@@ -98,8 +98,8 @@ class Endpoint:
             waiter.cancel()
             sleeper.cancel()
 
-    def _receive(self, data: bytes, address: Address) -> None:
-        self.station.receive(data, address, self.clock.now_s())
+    def _receive(self, data: bytes, address: Address, datagram: bool = True) -> None:
+        self.station.receive(data, address, self.clock.now_s(), datagram)
         self.flush()
 
     def _start_ticker(self) -> None:
@@ -199,7 +199,7 @@ class TcpClient(Endpoint):
             except (ConnectionError, OSError):
                 data = b""
             if data:
-                self._receive(data, self._peer)
+                self._receive(data, self._peer, datagram=False)
                 continue
             self.station.counters["tcp_disconnects"] += 1
             self._writer = None

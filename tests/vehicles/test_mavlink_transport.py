@@ -1,0 +1,173 @@
+"""The asyncio edges over real loopback sockets: a UDP endpoint serving two drones, a TCP client.
+
+The drones are small scripted autopilots (pymavlink encodes) on their own sockets: they send
+heartbeats, answer commands with COMMAND_ACK, and answer a mission upload as ArduPilot does
+(legacy MISSION_REQUEST) or as PX4 does (MISSION_REQUEST_INT).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import pytest
+
+from tests.vehicles.mavlink_peer import C, ScriptedAutopilot
+from vehicles.mavlink import mission_plan as mp
+from vehicles.mavlink.commands import CommandRejectedError
+from vehicles.mavlink.events import DroneDiscovered, LinkState
+from vehicles.mavlink.link import LinkConfig
+from vehicles.mavlink.modes import FlightMode
+from vehicles.mavlink.transport import TcpClient, UdpEndpoint
+
+pytestmark = pytest.mark.timeout(30)
+CONFIG = LinkConfig(stream_rates_hz={"GLOBAL_POSITION_INT": 10.0})
+
+
+class Responder:
+    """The scripted autopilot's brain: what it answers to each message from the GCS."""
+
+    def __init__(self, sysid: int, legacy_requests: bool, refuse_arm: bool = False) -> None:
+        self.ap = ScriptedAutopilot(sysid)
+        self.legacy = legacy_requests
+        self.refuse_arm = refuse_arm
+        self.mission: list[Any] = []
+        self.count = 0
+        self.commands: list[Any] = []
+
+    def answer(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        m = self.ap.mav
+        for msg in self.ap.heard(data):
+            kind = msg.get_type()
+            if kind == "COMMAND_LONG" or kind == "COMMAND_INT":
+                self.commands.append(msg)
+                refused = self.refuse_arm and msg.command == C.MAV_CMD_COMPONENT_ARM_DISARM
+                if refused:
+                    out.append(self.ap.packet(m.statustext_encode(
+                        C.MAV_SEVERITY_CRITICAL, b"PreArm: Need 3D Fix")))
+                out.append(self.ap.ack(msg.command, C.MAV_RESULT_FAILED if refused
+                                       else C.MAV_RESULT_ACCEPTED))
+            elif kind == "MISSION_COUNT":
+                self.count, self.mission = msg.count, []
+                out.append(self._request(0, msg.mission_type))
+            elif kind == "MISSION_ITEM_INT":
+                if msg.seq == len(self.mission):
+                    self.mission.append(msg)
+                if len(self.mission) < self.count:
+                    out.append(self._request(len(self.mission), msg.mission_type))
+                else:
+                    out.append(self.ap.packet(m.mission_ack_encode(255, 190, 0,
+                                                                   msg.mission_type)))
+        return out
+
+    def _request(self, seq: int, mission_type: int) -> bytes:
+        m = self.ap.mav
+        encode = m.mission_request_encode if self.legacy else m.mission_request_int_encode
+        return self.ap.packet(encode(255, 190, seq, mission_type))
+
+
+class UdpDrone(asyncio.DatagramProtocol):
+    def __init__(self, responder: Responder, gcs: tuple[str, int]) -> None:
+        self.responder = responder
+        self.gcs = gcs
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self.transport is not None
+        for packet in self.responder.answer(data):
+            self.transport.sendto(packet, addr)
+
+    async def beat(self) -> None:
+        while True:
+            assert self.transport is not None
+            self.transport.sendto(self.responder.ap.heartbeat(), self.gcs)
+            await asyncio.sleep(0.2)
+
+
+async def test_udp_endpoint_serves_two_drones_commands_and_missions() -> None:
+    endpoint = await UdpEndpoint.start(port=0, config=CONFIG)
+    events = endpoint.subscribe()
+    loop = asyncio.get_running_loop()
+    drones, tasks = [], []
+    for sysid, legacy in ((1, True), (2, False)):
+        proto = UdpDrone(Responder(sysid, legacy, refuse_arm=sysid == 2),
+                         ("127.0.0.1", endpoint.port))
+        await loop.create_datagram_endpoint(lambda p=proto: p, local_addr=("127.0.0.1", 0))
+        drones.append(proto)
+        tasks.append(asyncio.create_task(proto.beat()))
+    try:
+        one = await endpoint.wait_for_drone(1, timeout_s=5)
+        two = await endpoint.wait_for_drone(2, timeout_s=5)
+        assert one.link_state is LinkState.UP and two.link_state is LinkState.UP
+        plan = mp.MissionPlan((mp.Takeoff(20), mp.Waypoint(35.65, 140.04, 30, speed_m_s=9),
+                               mp.ReturnToLaunch()), home=(35.648, 140.035, 5.0))
+        rows = mp.mission_items(plan)
+        counts = await asyncio.gather(one.upload_mission(rows), two.upload_mission(rows))
+        assert counts == [len(rows), len(rows)]
+        for proto in drones:
+            got = proto.responder.mission
+            assert [(m.seq, m.command, m.x, m.y) for m in got] == [
+                (i, r.command, r.x, r.y) for i, r in enumerate(rows)]
+        assert (await one.set_mode(FlightMode.GUIDED)).result == C.MAV_RESULT_ACCEPTED
+        assert (await one.arm()).attempts == 1
+        with pytest.raises(CommandRejectedError, match="FAILED"):
+            await two.arm()
+        assert [e.text for e in two.link.statustexts] == ["PreArm: Need 3D Fix"]
+        await one.goto(35.65, 140.04, 30)
+        assert drones[0].responder.commands[-1].get_type() == "COMMAND_INT"
+        stream_requests = [c for c in drones[1].responder.commands
+                           if c.command == C.MAV_CMD_SET_MESSAGE_INTERVAL]
+        assert stream_requests and stream_requests[0].param2 == pytest.approx(100_000)
+        seen = set()
+        while not events.empty():
+            event = events.get_nowait()
+            if isinstance(event, DroneDiscovered):
+                seen.add(event.sysid)
+        assert seen == {1, 2}
+    finally:
+        for task in tasks:
+            task.cancel()
+        for proto in drones:
+            assert proto.transport is not None
+            proto.transport.close()
+        await endpoint.close()
+
+
+async def test_tcp_client_talks_to_a_listening_autopilot_and_reconnects() -> None:
+    responder = Responder(1, legacy_requests=False)
+    connections: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        writer.write(responder.ap.heartbeat())
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(4096):
+                for packet in responder.answer(data):
+                    for i in range(0, len(packet), 5):  # packets split across TCP segments
+                        writer.write(packet[i:i + 5])
+                    await writer.drain()
+                writer.write(responder.ap.heartbeat())
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = await TcpClient.connect("127.0.0.1", port, reconnect_s=0.1, config=CONFIG)
+    try:
+        drone = await client.wait_for_drone(1, timeout_s=5)
+        assert (await drone.takeoff(15.0)).attempts == 1
+        rows = mp.fence_items([mp.FencePolygon(((35.64, 140.03), (35.66, 140.03),
+                                                (35.66, 140.05)))])
+        assert await drone.upload_fence(rows) == 3
+        assert responder.mission[0].mission_type == C.MAV_MISSION_TYPE_FENCE
+        connections[0].close()  # the autopilot drops the connection
+        await asyncio.sleep(0.5)
+        assert len(connections) == 2 and client.station.counters["tcp_disconnects"] == 1
+        assert (await drone.land()).attempts == 1
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
