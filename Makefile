@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# The default demo: 2 simulated hours (+ 30 min to finish) at 90x: about 100 s of wall time.
+DEMO_ARGS ?= --hours 2 --speed 90 --report reports/demo
 STAMP  := $(VENV)/.installed
 
 .PHONY: test demo lint typecheck check bench clean

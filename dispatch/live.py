@@ -59,6 +59,7 @@ class Stop:
     riders: int
     latest_s: float  # promised latest time of this stop
     max_ride_s: float = math.inf  # for a dropoff: the latest ride time allowed
+    earliest_s: float = 0.0  # a pickup is not made before the rider is there (the vehicle waits)
 
 
 @dataclass
@@ -129,7 +130,7 @@ class GroundDispatcher:
         times: list[float] = []
         picked = dict(v.picked_up_at)
         for stop in stops:
-            t += self.travel_s(v, pos, stop.position)
+            t = max(t + self.travel_s(v, pos, stop.position), stop.earliest_s)
             if stop.action == "pickup":
                 load += stop.riders
                 picked[stop.request_id] = t
@@ -178,7 +179,7 @@ class GroundDispatcher:
             max_ride = p.max_ride_factor * direct + p.max_ride_slack_s
             earliest = request.earliest_s + (o_walk / p.walk_speed_m_s if v.kind == "bus" else 0.0)
             latest_pickup = earliest + p.pickup_window_s
-            pickup = Stop(request.id, "pickup", a_name, a, request.riders, latest_pickup)
+            pickup = Stop(request.id, "pickup", a_name, a, request.riders, latest_pickup, earliest_s=earliest)
             dropoff = Stop(
                 request.id, "dropoff", b_name, b, request.riders, request.latest_dropoff_s, max_ride
             )
@@ -191,8 +192,6 @@ class GroundDispatcher:
                     trial = [*base[:i], pickup, *base[i:j], dropoff, *base[j:]]
                     times = self._schedule(v, trial, now_s)
                     if times is None:
-                        continue
-                    if times[i] < earliest:  # waiting for the rider is not modelled: arrive on time
                         continue
                     added = (times[-1] if times else now_s) - base_end
                     if best is None or added < best[0]:

@@ -51,7 +51,7 @@ from sim.scenario.record import Outcome, RunRecord, Track, TrackPoint, kpis
 from sim.scenario.report_html import MapLayer, render_html
 from vehicles.clock import ScaledClock, VirtualClock
 
-DRAIN_S = 1800.0  # after the last request, time for the vehicles to finish what they promised
+DRAIN_S = 3600.0  # after the last request: at most this long for the vehicles to finish
 TRACK_EVERY_S = 30.0
 PROGRESS_EVERY_S = 900.0
 
@@ -176,8 +176,9 @@ class World:
                 )
                 outcome.picked_up_s = getattr(rec, "picked_up_s", None)
                 outcome.completed_s = getattr(rec, "dropped_off_s", None)
-            if outcome.status == "open":
-                outcome.reason = f"still {rec.state} when the run ended"
+            if outcome.status == "open":  # accounted for: the run ended before it was finished
+                outcome.status = "failed"
+                outcome.reason = f"not finished by the end of the run (still {rec.state})"
             self.record.outcomes.append(outcome)
         for entry in service.events(100_000):
             if entry.kind == "supervisor":
@@ -212,6 +213,8 @@ async def run_fast(scenario: Scenario, hours: float, workdir: Path) -> tuple[Wor
     i = 0
     while clock.now_s() < end_s:
         now = clock.now_s()
+        if i == len(pending) and now >= hours * 3600.0 and _nothing_open(service):
+            break
         while i < len(pending) and pending[i].at_s <= now:
             _submit_direct(service, pending[i])
             i += 1
@@ -220,9 +223,15 @@ async def run_fast(scenario: Scenario, hours: float, workdir: Path) -> tuple[Wor
         adapter.deliver()
         world.sample(clock.now_s(), ground.runner.vehicles)
         world.progress(clock.now_s(), service, end_s)
-    world.record.sim_hours = end_s / 3600.0
+    world.record.sim_hours = clock.now_s() / 3600.0
     world.outcomes(service, pending)
     return world, service
+
+
+def _nothing_open(service: FleetService) -> bool:
+    done = ("delivered", "dropped_off", "rejected", "failed", "cancelled")
+    orders = all(o.state in done for o in service.records.orders.values())
+    return orders and all(t.state in done for t in service.records.trips.values())
 
 
 def _submit_direct(service: FleetService, sub: Submission) -> None:
@@ -307,6 +316,8 @@ async def run_wire(
     try:
         while clock.now_s() < end_s:
             now = clock.now_s()
+            if i == len(subs) and now >= hours * 3600.0 and _nothing_open(service):
+                break
             while i < len(subs) and subs[i].at_s <= now:
                 sub = subs[i]
                 if sub.kind == "parcel":
