@@ -25,6 +25,7 @@ import asyncio
 import importlib
 import json
 import math
+import os
 import platform
 import socket
 import sys
@@ -156,6 +157,8 @@ async def run_size(count: int, tracker_kind: str, warmup_s: float, window_s: flo
         "copters": count,
         "window_s": round(wall, 3),
         "cpu_fraction_of_one_core": round(cpu / wall, 3),
+        "cpu_ms_per_copter_s": round(cpu / (count * wall) * 1000.0, 3),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "position_rate_hz_min": round(min(rates), 2),
         "position_rate_hz_mean": round(sum(rates) / len(rates), 2),
         "sim_ticks_per_s": round(steps / wall, 2),
@@ -172,22 +175,28 @@ async def run(counts: Sequence[int], tracker: str, warmup_s: float, window_s: fl
         results.append(result)
         print(f"{count:5d} copters: positions min {result['position_rate_hz_min']:5.2f} Hz, "
               f"mean {result['position_rate_hz_mean']:5.2f} Hz, cpu "
-              f"{result['cpu_fraction_of_one_core']:.2f} core, "
+              f"{result['cpu_fraction_of_one_core']:.2f} core "
+              f"(load {result['load_average_1min']}), "
               f"{'sustained' if result['sustained'] else 'NOT sustained'}", flush=True)
         failures = 0 if result["sustained"] else failures + 1
         if failures >= stop_after_failures:
             break
     sustained = [r["copters"] for r in results if r["sustained"]]
+    costs = [r["cpu_ms_per_copter_s"] for r in results if r["sustained"]]
     return {
         "benchmark": "sim.copter.bench",
         "tracker": tracker,
         "telemetry_hz": TELEMETRY_HZ,
         "max_sustained_copters": max(sustained) if sustained else 0,
+        # CPU cost per copter at sustained sizes: the capacity of a whole, idle core
+        "cpu_ms_per_copter_s": min(costs) if costs else None,
+        "copters_per_idle_core_estimate": round(1000.0 / min(costs)) if costs else None,
         "runs": results,
         "python": sys.version.split()[0],
         "machine": platform.machine(),
         "note": "one process, one asyncio loop, real UDP on loopback, real time; shared "
-                "machine, so figures are noisy",
+                "machine (see load_average_1min), so figures are noisy. The estimate divides "
+                "a core by the CPU each copter costs (simulator and ground side together)",
     }
 
 
@@ -205,7 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("counts must be 1..255 (one system id each)")
     report = asyncio.run(run(counts, args.tracker, args.warmup_s, args.window_s))
     print(f"max sustained: {report['max_sustained_copters']} copters at "
-          f"{TELEMETRY_HZ:g} Hz ({args.tracker})")
+          f"{TELEMETRY_HZ:g} Hz ({args.tracker}); CPU per copter "
+          f"{report['cpu_ms_per_copter_s']} ms/s -> about "
+          f"{report['copters_per_idle_core_estimate']} copters per idle core")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
