@@ -21,6 +21,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from sim.copter import fence as fence_mod
 from sim.copter.battery import Battery, BatterySpec, PowerModel
+from sim.copter.failsafe import check_battery, check_fence, check_gcs
 from sim.copter.geo import LocalFrame
 from sim.copter.mission_items import MissionItem
 from sim.copter.mission_run import MissionRunner, NavTarget
@@ -429,8 +430,6 @@ class FlightController:
 
     # -- failsafes ------------------------------------------------------------------------
     def _check_failsafes(self) -> None:
-        from sim.copter.failsafe import check_battery, check_fence, check_gcs
-
         check_battery(self)
         check_gcs(self)
         check_fence(self)

@@ -209,6 +209,7 @@ class StreamSchedule:
         self._phase = phase % 1.0
         self._override_s: dict[str, float | None] = {}
         self._next_s: dict[str, float] = {}
+        self._intervals: list[tuple[str, float]] | None = None  # cache of the streamed ones
 
     def set_group_rate(self, stream_id: int, rate_hz: float) -> None:
         """REQUEST_DATA_STREAM: MAV_DATA_STREAM_ALL (0) sets every group."""
@@ -218,6 +219,7 @@ class StreamSchedule:
                 self._group_rate_hz[sid] = max(0.0, rate_hz)
                 for name in STREAM_GROUPS[sid]:
                     self._override_s.pop(name, None)
+        self._intervals = None
 
     def default_interval_s(self, name: str) -> float | None:
         if name == "HEARTBEAT":
@@ -242,14 +244,15 @@ class StreamSchedule:
         else:
             self._override_s[name] = max(interval_us / 1e6, 0.001)
         self._next_s.pop(name, None)
+        self._intervals = None
 
     def due(self, now_s: float) -> list[str]:
         """Names due now; their next deadlines move on."""
+        if self._intervals is None:
+            self._intervals = [(name, interval) for name in BUILDERS
+                               if (interval := self.interval_s(name)) is not None]
         out = []
-        for name in BUILDERS:
-            interval = self.interval_s(name)
-            if interval is None:
-                continue
+        for name, interval in self._intervals:
             next_s = self._next_s.get(name)
             if next_s is None and self._phase > 0.0:
                 next_s = self._next_s[name] = now_s + self._phase * interval
