@@ -95,7 +95,8 @@ class DroneLink:
         self.config = config
         self.address = address
         self.autopilot_compid = int(C.MAV_COMP_ID_AUTOPILOT1)
-        self.state = DroneState(sysid)
+        self._state = DroneState(sysid)
+        self._snapshot: DroneState | None = None
         self.link_state = LinkState.CONNECTING
         self.encoder = Encoder(config.gcs_sysid, config.gcs_compid,
                                signing.secret_key if signing else None,
@@ -112,6 +113,13 @@ class DroneLink:
         self._next_heartbeat_s = now_s
         self._interval_queue: list[tuple[int, float]] = []
         self._chunks: dict[int, list[str]] = {}
+
+    @property
+    def state(self) -> DroneState:
+        """The latest telemetry (a copy: safe to keep, never changes under you)."""
+        if self._snapshot is None:
+            self._snapshot = telemetry.snapshot(self._state)
+        return self._snapshot
 
     # -- input -----------------------------------------------------------------------------
     def handle(self, msg: MavMessage, now_s: float) -> None:
@@ -139,14 +147,17 @@ class DroneLink:
             return
         if compid != self.autopilot_compid:
             return
-        old = self.state
-        self.state = new = telemetry.apply(old, msg, now_s)
+        s = self._state
+        before = (s.armed, s.mode, s.landed_state, s.home, s.mission_seq)
+        if not telemetry.apply(s, msg, now_s):
+            return
+        self._snapshot = None
         if kind == "STATUSTEXT":
             self._statustext(msg, now_s)
         elif kind == "MISSION_ITEM_REACHED":
             self._emit(MissionItemReached(self.sysid, now_s, int(msg.seq)))
-        if new is not old:
-            self._diff(old, new, now_s)
+        if before != (s.armed, s.mode, s.landed_state, s.home, s.mission_seq):
+            self._diff(before, now_s)
 
     def poll(self, now_s: float) -> None:
         """Advance time: heartbeats, link state, retries and timeouts."""
@@ -250,7 +261,7 @@ class DroneLink:
 
     def readiness(self) -> Readiness:
         """Would the autopilot arm now, and why not."""
-        return telemetry.readiness(self.state)
+        return telemetry.readiness(self._state)
 
     def request_streams(self, now_s: float) -> None:
         """(Re)send SET_MESSAGE_INTERVAL for every configured message."""
@@ -263,7 +274,7 @@ class DroneLink:
 
     # -- internals -------------------------------------------------------------------------
     def _autopilot(self) -> int:
-        return self.state.autopilot if self.state.autopilot is not None else 3
+        return self._state.autopilot if self._state.autopilot is not None else 3
 
     def _queue(self, msg: Any) -> None:
         self._out.append(self.encoder.pack(msg, self.config.signing_floor(self._now_s)))
@@ -310,15 +321,17 @@ class DroneLink:
         self.statustexts.append(event)
         self._emit(event)
 
-    def _diff(self, old: DroneState, new: DroneState, now_s: float) -> None:
-        if new.armed != old.armed:
+    def _diff(self, before: tuple[Any, ...], now_s: float) -> None:
+        new = self._state
+        armed, mode, landed_state, home, mission_seq = before
+        if new.armed != armed:
             self._emit(ArmedChanged(self.sysid, now_s, new.armed))
-        if new.mode != old.mode:
+        if new.mode != mode:
             self._emit(ModeChanged(self.sysid, now_s, new.mode))
-        if new.landed_state != old.landed_state:
+        if new.landed_state != landed_state:
             self._emit(LandedStateChanged(self.sysid, now_s, new.landed_state))
-        if new.home != old.home and new.home is not None:
+        if new.home != home and new.home is not None:
             h = new.home
             self._emit(HomeChanged(self.sysid, now_s, h.lat_deg, h.lon_deg, h.alt_amsl_m))
-        if new.mission_seq != old.mission_seq and new.mission_seq is not None:
+        if new.mission_seq != mission_seq and new.mission_seq is not None:
             self._emit(MissionCurrentChanged(self.sysid, now_s, new.mission_seq))

@@ -22,8 +22,9 @@ with the latest "PreArm: ..." STATUSTEXT as the reason).
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from vehicles.mavlink.codec import C
@@ -43,9 +44,13 @@ class Home:
     alt_amsl_m: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DroneState:
-    """Everything the link knows about one drone; `None` until the first report of it."""
+    """Everything the link knows about one drone; `None` until the first report of it.
+
+    The link updates its own instance in place (cheap per message); what it hands out
+    (`DroneLink.state`) is a copy taken when something changed, safe to keep.
+    """
 
     sysid: int
     autopilot: int | None = None
@@ -111,84 +116,85 @@ def readiness(state: DroneState) -> Readiness:
     return Readiness(not reasons, tuple(reasons))
 
 
-def apply(state: DroneState, msg: Any, now_s: float) -> DroneState:
-    """The state after one message from the drone's autopilot (unchanged if irrelevant)."""
-    kind = msg.get_type()
-    handler = _HANDLERS.get(kind)
+def apply(state: DroneState, msg: Any, now_s: float) -> bool:
+    """Update `state` in place from one message; whether the message was telemetry."""
+    handler = _HANDLERS.get(msg.get_type())
     if handler is None:
-        return state
-    return replace(handler(state, msg, now_s), updated_t_s=now_s)
+        return False
+    handler(state, msg, now_s)
+    state.updated_t_s = now_s
+    return True
 
 
-def _heartbeat(s: DroneState, m: Any, now_s: float) -> DroneState:
-    return replace(s, autopilot=int(m.autopilot), vehicle_type=int(m.type),
-                   armed=bool(m.base_mode & C.MAV_MODE_FLAG_SAFETY_ARMED),
-                   mode=mode_name(int(m.autopilot), int(m.base_mode), int(m.custom_mode)),
-                   custom_mode=int(m.custom_mode), system_status=int(m.system_status))
+def snapshot(state: DroneState) -> DroneState:
+    """A copy of `state` to hand out."""
+    return copy.copy(state)
 
 
-def _global_position(s: DroneState, m: Any, now_s: float) -> DroneState:
-    heading = None if m.hdg == 65535 else m.hdg / 100.0
-    return replace(s, lat_deg=m.lat / 1e7, lon_deg=m.lon / 1e7, alt_amsl_m=m.alt / 1000.0,
-                   alt_rel_m=m.relative_alt / 1000.0, vel_north_m_s=m.vx / 100.0,
-                   vel_east_m_s=m.vy / 100.0, vel_down_m_s=m.vz / 100.0, heading_deg=heading,
-                   position_t_s=now_s)
+def _heartbeat(s: DroneState, m: Any, now_s: float) -> None:
+    s.autopilot, s.vehicle_type = int(m.autopilot), int(m.type)
+    s.armed = bool(m.base_mode & C.MAV_MODE_FLAG_SAFETY_ARMED)
+    s.mode = mode_name(int(m.autopilot), int(m.base_mode), int(m.custom_mode))
+    s.custom_mode, s.system_status = int(m.custom_mode), int(m.system_status)
 
 
-def _gps_raw(s: DroneState, m: Any, now_s: float) -> DroneState:
-    return replace(s, gps_fix_type=int(m.fix_type),
-                   satellites=None if m.satellites_visible == 255 else int(m.satellites_visible),
-                   hdop=None if m.eph == 65535 else m.eph / 100.0)
+def _global_position(s: DroneState, m: Any, now_s: float) -> None:
+    s.heading_deg = None if m.hdg == 65535 else m.hdg / 100.0
+    s.lat_deg, s.lon_deg = m.lat / 1e7, m.lon / 1e7
+    s.alt_amsl_m, s.alt_rel_m = m.alt / 1000.0, m.relative_alt / 1000.0
+    s.vel_north_m_s, s.vel_east_m_s, s.vel_down_m_s = m.vx / 100.0, m.vy / 100.0, m.vz / 100.0
+    s.position_t_s = now_s
 
 
-def _sys_status(s: DroneState, m: Any, now_s: float) -> DroneState:
-    prearm_ok = s.prearm_ok
+def _gps_raw(s: DroneState, m: Any, now_s: float) -> None:
+    s.gps_fix_type = int(m.fix_type)
+    s.satellites = None if m.satellites_visible == 255 else int(m.satellites_visible)
+    s.hdop = None if m.eph == 65535 else m.eph / 100.0
+
+
+def _sys_status(s: DroneState, m: Any, now_s: float) -> None:
     if m.onboard_control_sensors_present & PREARM_BIT:
-        prearm_ok = bool(m.onboard_control_sensors_health & PREARM_BIT)
-    return replace(
-        s,
-        battery_voltage_v=None if m.voltage_battery == 65535 else m.voltage_battery / 1000.0,
-        battery_current_a=None if m.current_battery == -1 else m.current_battery / 100.0,
-        battery_remaining_pct=None if m.battery_remaining == -1 else int(m.battery_remaining),
-        prearm_ok=prearm_ok,
-        prearm_message=None if prearm_ok else s.prearm_message)
+        s.prearm_ok = bool(m.onboard_control_sensors_health & PREARM_BIT)
+    if s.prearm_ok:
+        s.prearm_message = None
+    s.battery_voltage_v = None if m.voltage_battery == 65535 else m.voltage_battery / 1000.0
+    s.battery_current_a = None if m.current_battery == -1 else m.current_battery / 100.0
+    s.battery_remaining_pct = None if m.battery_remaining == -1 else int(m.battery_remaining)
 
 
-def _battery_status(s: DroneState, m: Any, now_s: float) -> DroneState:
+def _battery_status(s: DroneState, m: Any, now_s: float) -> None:
     if m.id != 0:
-        return s  # the first battery is the one SYS_STATUS reports
+        return  # the first battery is the one SYS_STATUS reports
     cells = [c for c in m.voltages if c != 65535]
-    voltage = sum(cells) / 1000.0 if cells else s.battery_voltage_v
-    return replace(
-        s, battery_voltage_v=voltage,
-        battery_consumed_mah=None if m.current_consumed == -1 else float(m.current_consumed),
-        battery_remaining_pct=(s.battery_remaining_pct if m.battery_remaining == -1
-                               else int(m.battery_remaining)))
+    if cells:
+        s.battery_voltage_v = sum(cells) / 1000.0
+    s.battery_consumed_mah = None if m.current_consumed == -1 else float(m.current_consumed)
+    if m.battery_remaining != -1:
+        s.battery_remaining_pct = int(m.battery_remaining)
 
 
-def _extended_sys_state(s: DroneState, m: Any, now_s: float) -> DroneState:
-    return replace(s, landed_state=LANDED_STATES.get(int(m.landed_state), "UNDEFINED"))
+def _extended_sys_state(s: DroneState, m: Any, now_s: float) -> None:
+    s.landed_state = LANDED_STATES.get(int(m.landed_state), "UNDEFINED")
 
 
-def _home_position(s: DroneState, m: Any, now_s: float) -> DroneState:
-    return replace(s, home=Home(m.latitude / 1e7, m.longitude / 1e7, m.altitude / 1000.0))
+def _home_position(s: DroneState, m: Any, now_s: float) -> None:
+    s.home = Home(m.latitude / 1e7, m.longitude / 1e7, m.altitude / 1000.0)
 
 
-def _mission_current(s: DroneState, m: Any, now_s: float) -> DroneState:
+def _mission_current(s: DroneState, m: Any, now_s: float) -> None:
     total = getattr(m, "total", 0)
-    return replace(s, mission_seq=int(m.seq),
-                   mission_total=None if total in (0, 65535) else int(total))
+    s.mission_seq = int(m.seq)
+    s.mission_total = None if total in (0, 65535) else int(total)
 
 
-def _item_reached(s: DroneState, m: Any, now_s: float) -> DroneState:
-    return replace(s, mission_reached_seq=int(m.seq))
+def _item_reached(s: DroneState, m: Any, now_s: float) -> None:
+    s.mission_reached_seq = int(m.seq)
 
 
-def _statustext(s: DroneState, m: Any, now_s: float) -> DroneState:
+def _statustext(s: DroneState, m: Any, now_s: float) -> None:
     text = m.text if isinstance(m.text, str) else bytes(m.text).decode("utf-8", "replace")
-    if text.startswith("PreArm:") or text.startswith("Arm:"):
-        return replace(s, prearm_message=text)
-    return s
+    if text.startswith(("PreArm:", "Arm:")):
+        s.prearm_message = text
 
 
 _HANDLERS = {
