@@ -165,3 +165,40 @@ async def test_link_flies_three_copters_with_one_link_cut_and_recovered() -> Non
     finally:
         await swarm.close()
         await endpoint.close()
+
+
+async def test_gcs_failsafe_over_the_link_returns_the_copter_home() -> None:
+    """FS_GCS_ENABLE=1: the link's heartbeats stop reaching the copter, which returns home."""
+    clock = ScaledClock(10.0)
+    endpoint = await UdpEndpoint.start(port=0, clock=clock)
+    swarm = CopterSwarm(clock, step_s=0.05)
+    try:
+        copter = await swarm.add_udp(31, ("127.0.0.1", endpoint.port), CopterConfig(
+            params={"FS_GCS_ENABLE": 1, "LAND_SPEED": 150, "RTL_LOIT_TIME": 0}))
+        swarm.start()
+        drone = await endpoint.wait_for_drone(31, 30.0)
+        await drone.wait_for(lambda s: readiness(s).ready, 30.0)
+        await drone.set_mode(FlightMode.GUIDED)
+        await drone.arm()
+        await drone.takeoff(15.0)
+        await drone.wait_for(lambda s: (s.alt_rel_m or 0.0) > 13.0, 60.0)
+        await drone.goto(*offset(BASE, 150.0, 0.0), 15.0)
+        await drone.wait_for(lambda s: (s.ground_speed_m_s or 0.0) > 5.0, 30.0)
+        copter.cut.cut()
+        cut_at_s = clock.now_s()
+        while copter.autopilot.fc.mode.name != "RTL":
+            assert clock.now_s() - cut_at_s < 30.0, "no GCS failsafe"
+            await clock.sleep(0.2)
+        assert clock.now_s() - cut_at_s >= 5.0  # FS_GCS_TIMEOUT
+        copter.cut.restore()
+        state = await drone.wait_for(lambda s: s.mode == "RTL", 30.0)
+        assert state.system_status is not None
+        await drone.wait_for(lambda s: not s.armed and s.landed_state == "ON_GROUND", 120.0)
+        texts = [t.text for t in drone.link.statustexts]
+        assert "GCS Failsafe Cleared" in texts
+        fc = copter.autopilot.fc
+        assert math.hypot(fc.body.north_m, fc.body.east_m) < 1.5
+        assert swarm.failures == []
+    finally:
+        await swarm.close()
+        await endpoint.close()
