@@ -93,6 +93,8 @@ class JournalStore(Protocol):
 
     def history(self, subject: str, limit: int = 500) -> list[Entry]: ...
 
+    def last_t_s(self) -> float | None: ...
+
     def close(self) -> None: ...
 
 
@@ -178,6 +180,11 @@ class SqliteJournal:
             (subject, limit),
         )
         return [Entry(seq, t, k, s, a, json.loads(d)) for seq, t, k, s, a, d in cur][::-1]
+
+    def last_t_s(self) -> float | None:
+        """The service-clock time of the newest entry (a restarted clock must not run backwards)."""
+        row = self._db.execute("SELECT MAX(t_s) FROM journal").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
 
     def close(self) -> None:
         self._db.close()

@@ -47,8 +47,13 @@ class LiveFeed:
     def subscribers(self) -> int:
         return len(self._subs)
 
-    def publish(self, message: dict[str, Any], kind: str | None = None,
-                lat: float | None = None, lon: float | None = None) -> None:
+    def publish(
+        self,
+        message: dict[str, Any],
+        kind: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+    ) -> None:
         """Encode once; offer to every matching subscriber without waiting."""
         if not self._subs:
             return

@@ -77,6 +77,7 @@ class VehicleRecord:
     telemetry: dict[str, Any] = field(default_factory=dict)
     plan: list[dict[str, Any]] = field(default_factory=list)
     held: bool = False
+    last_event: tuple[str, int] = ("", 0)  # ground vehicles: (boot_id, seq) of the last event taken
 
     def position(self) -> tuple[float, float] | None:
         t = self.telemetry
@@ -109,16 +110,30 @@ class Records:
         d = entry.data
         if entry.kind == "order.submitted":
             self.orders[entry.subject] = OrderRecord(
-                id=entry.subject, key=d["key"], warehouse=d["warehouse"], drone_port=d["drone_port"],
-                weight_kg=d["weight_kg"], ready_s=d["ready_s"], deadline_s=d["deadline_s"],
-                medicine=d.get("medicine", False), submitted_s=entry.t_s, submitted_by=entry.actor,
+                id=entry.subject,
+                key=d["key"],
+                warehouse=d["warehouse"],
+                drone_port=d["drone_port"],
+                weight_kg=d["weight_kg"],
+                ready_s=d["ready_s"],
+                deadline_s=d["deadline_s"],
+                medicine=d.get("medicine", False),
+                submitted_s=entry.t_s,
+                submitted_by=entry.actor,
                 updated_s=entry.t_s,
             )
         elif entry.kind == "trip.submitted":
             self.trips[entry.subject] = TripRecord(
-                id=entry.subject, key=d["key"], origin=d["origin"], destination=d["destination"],
-                riders=d["riders"], mode=d.get("mode", "any"), earliest_pickup_s=d["earliest_pickup_s"],
-                latest_dropoff_s=d["latest_dropoff_s"], submitted_s=entry.t_s, submitted_by=entry.actor,
+                id=entry.subject,
+                key=d["key"],
+                origin=d["origin"],
+                destination=d["destination"],
+                riders=d["riders"],
+                mode=d.get("mode", "any"),
+                earliest_pickup_s=d["earliest_pickup_s"],
+                latest_dropoff_s=d["latest_dropoff_s"],
+                submitted_s=entry.t_s,
+                submitted_by=entry.actor,
                 updated_s=entry.t_s,
             )
         elif entry.kind == "order.state":
@@ -135,6 +150,10 @@ class Records:
                 trip.picked_up_s = entry.t_s
             elif d["state"] == "dropped_off":
                 trip.dropped_off_s = entry.t_s
+        elif entry.kind == "vehicle.plan":
+            self.vehicles[entry.subject].plan = list(d["stops"])
+        elif entry.kind == "vehicle.event":
+            self.vehicles[entry.subject].last_event = (str(d["boot_id"]), int(d["seq"]))
         elif entry.kind == "vehicle.state":
             vehicle = self.vehicles[entry.subject]
             if vehicle.state != d["state"]:
@@ -151,6 +170,9 @@ class Records:
         if "vehicle_id" in d:
             record.vehicle_id = d["vehicle_id"]
         if d.get("promised_window") is not None:
-            record.promised_window = (float(d["promised_window"][0]), float(d["promised_window"][1]))
+            record.promised_window = (
+                float(d["promised_window"][0]),
+                float(d["promised_window"][1]),
+            )
         if isinstance(record, TripRecord) and "walk_m" in d:
             record.walk_m = float(d["walk_m"])

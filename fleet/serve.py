@@ -16,22 +16,28 @@ import uvicorn
 
 from fleet.api import create_app
 from fleet.config import Config
+from fleet.journal import SqliteJournal
 from fleet.service import FleetService
 from vehicles.clock import Clock, ScaledClock, WallClock
 
 
-def service_clock(config: Config) -> Clock:
-    """Unix time, or Unix time at start sped up by `service.clock_speed`."""
+def service_clock(config: Config, last_t_s: float | None = None) -> Clock:
+    """Unix time, or a clock sped up by `service.clock_speed` from Unix time at start.
+
+    A sped-up clock runs ahead of Unix time; after a restart it resumes from the journal's last
+    entry (`last_t_s`), so promised windows and deadlines keep their meaning.
+    """
     if config.clock_speed == 1.0:
         return WallClock()
-    return ScaledClock(config.clock_speed, time.time())
+    return ScaledClock(config.clock_speed, max(time.time(), last_t_s or 0.0))
 
 
 async def serve(
     config: Config, clock: Clock | None = None, ready: asyncio.Event | None = None
 ) -> None:
     """Run until cancelled or SIGINT/SIGTERM."""
-    service = FleetService(config, clock=clock or service_clock(config))
+    journal = SqliteJournal(config.journal)
+    service = FleetService(config, clock=clock or service_clock(config, journal.last_t_s()), journal=journal)
     await service.start()
     app = create_app(service)
     server = uvicorn.Server(

@@ -28,7 +28,6 @@ from dispatch.live import (
     GroundParams,
     GroundVehicle,
     ParcelRequest,
-    Stop,
     TripRequest,
 )
 from fleet.config import Config
@@ -36,6 +35,7 @@ from fleet.ground_server import GroundServer
 from fleet.journal import Entry, JournalStore, SqliteJournal
 from fleet.livefeed import LiveFeed
 from fleet.records import OrderRecord, Records, TripRecord, VehicleRecord
+from fleet.recovery import restore_ground_plans, stop_to_json
 from geofences.default import load_airspace
 from geofences.routing import RouteOptions, cost_matrix
 from geofences.volumes import Airspace
@@ -124,14 +124,21 @@ class FleetService:
         self._tasks: list[asyncio.Task[None]] = []
         self.flags: set[tuple[str, str]] = set()
         self._airspace_view: dict[str, Any] | None = None
+        self._pending_trips: list[TripRecord] = []
+        self._pending_orders: list[OrderRecord] = []
+        self._grace_until_s = 0.0
         for entry in self.journal.entries():
             self.records.apply(entry)
 
     # ------------------------------------------------------------------------ journal
-    def _record(self, kind: str, subject: str, actor: str, data: Mapping[str, Any]) -> Entry:
+    def _record(
+        self, kind: str, subject: str, actor: str, data: Mapping[str, Any], publish: bool = True
+    ) -> Entry:
+        """Journal (on disk), then fold into the records, then tell the live feed."""
         entry = self.journal.append(self.clock.now_s(), kind, subject, actor, data)
         self.records.apply(entry)
-        self._publish_entry(entry)
+        if publish:
+            self._publish_entry(entry)
         return entry
 
     def _publish_entry(self, entry: Entry) -> None:
@@ -309,48 +316,54 @@ class FleetService:
         self._send_plan(decision.vehicle_id)
         return decision
 
-    def redispatch_open(self) -> None:
-        """After a restart: put every open request back into the dispatchers."""
-        for order in sorted(self.records.orders.values(), key=lambda r: r.id):
+    def recover(self) -> None:
+        """After a restart: rebuild the live plans from the journal (see `fleet.recovery`).
+
+        Plans go back to their vehicles as they reconnect; requests without a vehicle wait for
+        the grace period (`supervisor.ground_lost_s`) and are then dispatched.
+        """
+        now = self.clock.now_s()
+        self._pending_trips = restore_ground_plans(self.records, self.ground)
+        self._pending_orders = [
+            o for o in sorted(self.records.orders.values(), key=lambda r: r.id) if o.state in OPEN_ORDER
+        ]
+        self._grace_until_s = now + self.config.supervisor.ground_lost_s
+        for vid, gv in sorted(self.ground.vehicles.items()):
+            record = self.records.vehicles[vid]
+            if gv.stops or gv.picked_up_at:
+                record.last_seen_s = now  # start its lost timer: it must come back within the grace
+                record.link = "degraded"
+                self._send_plan(vid, journal=False)
+        if self._pending_trips or self._pending_orders or self.records.trips or self.records.orders:
+            self._supervise_action(
+                "service",
+                "recovered",
+                f"{len(self.records.orders)} orders, {len(self.records.trips)} trips from the journal; "
+                f"{len(self._pending_trips) + len(self._pending_orders)} open requests to dispatch "
+                f"after {self.config.supervisor.ground_lost_s:.0f} s",
+            )
+
+    def _dispatch_pending(self) -> None:
+        """Dispatch what recovery left without a vehicle (once the grace period is over)."""
+        trips, orders = self._pending_trips, self._pending_orders
+        self._pending_trips, self._pending_orders = [], []
+        for order in orders:
             if order.state in ("planned", "assigned"):
-                self._record(
-                    "order.state",
-                    order.id,
-                    "recovery",
-                    {"state": "planned", "reason": "re-planned after restart"},
-                )
+                self._record("order.state", order.id, "recovery", {"state": "planned", "reason": "re-planned after restart"})
+            if order.state in ("received", "planned"):
                 self._dispatch_order(order, "recovery")
-            elif order.state == "received":
-                self._dispatch_order(order, "recovery")
-        for trip in sorted(self.records.trips.values(), key=lambda r: r.id):
-            if trip.state == "picked_up" and trip.vehicle_id in self.ground.vehicles:
-                d = self.sites[trip.destination]
-                v = self.ground.vehicles[trip.vehicle_id]
-                v.picked_up_at[trip.id] = trip.picked_up_s or self.clock.now_s()
-                v.onboard += trip.riders
-                v.stops.append(
-                    Stop(
-                        trip.id,
-                        "dropoff",
-                        trip.destination,
-                        (d.lat_deg, d.lon_deg),
-                        trip.riders,
-                        float("inf"),
-                    )
-                )
-            elif trip.state in ("planned", "assigned"):
-                self._record(
-                    "trip.state",
-                    trip.id,
-                    "recovery",
-                    {"state": "planned", "reason": "re-planned after restart"},
-                )
-                self._dispatch_trip(trip, "recovery")
-            elif trip.state == "received":
+        for trip in trips:
+            if trip.state == "picked_up":  # aboard a vehicle the service no longer knows: report
+                self._supervise_action(trip.id, "rider aboard unknown vehicle", f"vehicle {trip.vehicle_id!r}")
+                continue
+            if trip.state == "assigned":
+                self._record("trip.state", trip.id, "recovery", {"state": "planned", "reason": "re-planned after restart"})
+            if trip.state in ("received", "planned"):
                 self._dispatch_trip(trip, "recovery")
 
     # ------------------------------------------------------------------------ ground vehicles
-    def _send_plan(self, vehicle_id: str) -> None:
+    def _send_plan(self, vehicle_id: str, journal: bool = True) -> None:
+        """Journal the vehicle's plan (a plan change is an event), then send it over the wire."""
         v = self.ground.vehicles[vehicle_id]
         stops = [
             m.PlanStop(
@@ -363,16 +376,10 @@ class FleetService:
             for s in v.stops
         ]
         record = self.records.vehicles[vehicle_id]
-        record.plan = [
-            {
-                "stop_id": s.place,
-                "lat_deg": s.position[0],
-                "lon_deg": s.position[1],
-                "action": s.action,
-                "request_id": s.request_id,
-            }
-            for s in v.stops
-        ]
+        plan = [stop_to_json(s) for s in v.stops]
+        if journal and plan != record.plan:
+            self._record("vehicle.plan", vehicle_id, "dispatch", {"stops": plan}, publish=False)
+        record.plan = plan
         self.feed.publish(
             {"type": "vehicle.plan", "vehicle_id": vehicle_id, "plan": record.plan}, kind=v.kind
         )
@@ -411,8 +418,16 @@ class FleetService:
                 record.link = "degraded"
         elif isinstance(event, TelemetryReceived):
             self._on_telemetry(str(event.vehicle_id), event.telemetry, now)
-        elif isinstance(event, EventReceived):
-            self._on_vehicle_event(str(event.vehicle_id), event.event)
+        elif isinstance(event, EventReceived) and str(event.vehicle_id) in self.records.vehicles:
+            ev = event.event
+            self._record(  # journaled with (boot_id, seq): duplicates stay recognised after a restart
+                "vehicle.event",
+                str(event.vehicle_id),
+                str(event.vehicle_id),
+                {"event": str(ev.kind), "boot_id": event.boot_id, "seq": ev.seq, "stop_id": ev.stop_id,
+                 "rider_id": ev.rider_id, "code": ev.code, "lat_deg": ev.lat_deg, "lon_deg": ev.lon_deg},
+            )
+            self._on_vehicle_event(str(event.vehicle_id), ev)
 
     def _on_telemetry(self, vid: str, t: m.Telemetry, now: float) -> None:
         record = self.records.vehicles.get(vid)
@@ -473,17 +488,6 @@ class FleetService:
             self._replan_waiting(vid, f"vehicle {vid} {ev.kind}: {ev.code or ''}")
         elif ev.kind in (m.EventKind.FAULT_CLEARED, m.EventKind.MANUAL_RELEASED):
             self._record("vehicle.state", vid, vid, {"state": "idle"})
-        else:
-            self.feed.publish(
-                {
-                    "type": "vehicle.event",
-                    "vehicle_id": vid,
-                    "event": str(ev.kind),
-                    "stop_id": ev.stop_id,
-                    "t_s": self.clock.now_s(),
-                },
-                kind=self.records.vehicles[vid].kind,
-            )
 
     def _replan_waiting(self, vid: str, why: str) -> None:
         """A ground vehicle is out: report riders aboard; re-plan riders still waiting."""
@@ -537,6 +541,12 @@ class FleetService:
         """One supervisor pass: link health and lateness."""
         now = self.clock.now_s()
         sv = self.config.supervisor
+        if self._pending_trips or self._pending_orders:
+            ground_up = all(
+                self.records.vehicles[v].link == "up" for v in self.ground.vehicles
+            )
+            if now >= self._grace_until_s or ground_up:
+                self._dispatch_pending()
         for vid in sorted(self.records.vehicles):
             record = self.records.vehicles[vid]
             if record.kind == "drone" or record.last_seen_s is None:
@@ -579,6 +589,10 @@ class FleetService:
             clock=self.clock,
         )
         self.ground_server.add_listener(self.on_ground_event)
+        for vid, record in sorted(self.records.vehicles.items()):
+            boot_id, seq = record.last_event
+            if boot_id and vid in credentials:
+                self.ground_server.core.restore_vehicle(vid, boot_id=boot_id, last_event_seq=seq)
         await self.ground_server.start()
         for d in self.config.vehicles:
             if d.kind == "drone":
@@ -590,7 +604,7 @@ class FleetService:
                     "lat_deg": home.lat_deg,
                     "lon_deg": home.lon_deg,
                 }
-        self.redispatch_open()
+        self.recover()
         self._tasks.append(asyncio.create_task(self._supervisor_loop()))
 
     async def _supervisor_loop(self) -> None:
