@@ -183,5 +183,8 @@ def test_fences_from_polygons_and_circles() -> None:
     assert [r.command for r in rows] == [5000] + [5001] * 3 + [5002] * 3 + [5004, 5003]
     assert all(r.param1 == 3 for r in rows[1:7])
     assert rows[7].param1 == 80 and rows[8].param2 == 1  # second inclusion group
+    single = mp.fence_items([mp.FencePolygon(ring)], [mp.FenceCircle(35.65, 140.04, 900)],
+                            one_inclusion_group=True)
+    assert {r.param2 for r in single} == {0.0}
     with pytest.raises(ValueError):
         mp.fence_items([mp.FencePolygon(((35.0, 140.0), (35.1, 140.0)))])

@@ -217,8 +217,15 @@ class FenceCircle:
 
 
 def fence_items(polygons: Sequence[FencePolygon] = (), circles: Sequence[FenceCircle] = (),
-                return_point: LatLon | None = None) -> list[MissionItem]:
-    """The fence protocol's items; each inclusion shape is its own inclusion group."""
+                return_point: LatLon | None = None, one_inclusion_group: bool = False
+                ) -> list[MissionItem]:
+    """The fence protocol's items.
+
+    By default each inclusion shape is its own inclusion group (param2), so by the standard the
+    drone may fly inside any of them (a union). `one_inclusion_group=True` puts them all in
+    group 0: the drone must be inside every one (an intersection), which is also how an
+    autopilot that ignores groups reads any fence.
+    """
     items: list[MissionItem] = []
     group = 0
     if return_point is not None:
@@ -234,7 +241,7 @@ def fence_items(polygons: Sequence[FencePolygon] = (), circles: Sequence[FenceCi
         command = (C.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION if polygon.inclusion
                    else C.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION)
         param2 = float(group) if polygon.inclusion else 0.0
-        group += polygon.inclusion
+        group += polygon.inclusion and not one_inclusion_group
         for lat, lon in vertices:
             _check_point(lat, lon, f"polygon {i}")
             items.append(MissionItem(int(command), FENCE_FRAME, float(len(vertices)), param2,
@@ -245,7 +252,7 @@ def fence_items(polygons: Sequence[FencePolygon] = (), circles: Sequence[FenceCi
         command = (C.MAV_CMD_NAV_FENCE_CIRCLE_INCLUSION if circle.inclusion
                    else C.MAV_CMD_NAV_FENCE_CIRCLE_EXCLUSION)
         param2 = float(group) if circle.inclusion else 0.0
-        group += circle.inclusion
+        group += circle.inclusion and not one_inclusion_group
         items.append(MissionItem(int(command), FENCE_FRAME, circle.radius_m, param2,
                                  x=_e7(circle.lat_deg), y=_e7(circle.lon_deg)))
     return items
