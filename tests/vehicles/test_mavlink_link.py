@@ -227,3 +227,23 @@ def test_chunked_statustext_is_joined() -> None:
     h.deliver(ap.packet(m.statustext_encode(C.MAV_SEVERITY_INFO, b"end", 7, 1)))
     texts = [e.text for e in h.station.events() if isinstance(e, StatusText)]
     assert texts == ["x" * 50 + "end"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda d, t: d.takeoff(float("nan"), t), lambda d, t: d.takeoff(-3.0, t),
+    lambda d, t: d.goto(95.0, 140.0, 30.0, t), lambda d, t: d.goto(35.0, float("inf"), 30.0, t),
+    lambda d, t: d.change_speed(0.0, t), lambda d, t: d.change_speed(float("nan"), t)])
+def test_bad_arguments_raise_before_anything_is_sent(call: object) -> None:
+    h, _ = connected()
+    h.collect()
+    with pytest.raises(ValueError, match="invalid"):
+        call(h.station.drones[1], h.now_s)  # type: ignore[operator]
+    assert h.collect() == []
+
+
+def test_commands_before_the_first_heartbeat_fail_not_connected() -> None:
+    h = LinkHarness()
+    drone = h.station.expect(5, 0.0)
+    assert drone.link_state is LinkState.CONNECTING
+    op = drone.arm(0.0)
+    assert op.done and "not heard from" in str(op.error)

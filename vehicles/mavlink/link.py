@@ -12,6 +12,7 @@ Every method that can send takes `now_s` (injected time); packets wait in `take_
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,11 @@ _LEGACY_STREAMS = (  # REQUEST_DATA_STREAM fallback (ArduPilot before SET_MESSAG
     (int(C.MAV_DATA_STREAM_EXTRA3), 1),
 )
 _ENC = C.MAVLink(None)
+
+
+def _require(ok: bool, what: str) -> None:
+    if not ok:
+        raise ValueError(f"invalid {what}")
 
 
 class NotConnectedError(LinkError):
@@ -211,6 +217,8 @@ class DroneLink:
 
     def takeoff(self, alt_rel_m: float, now_s: float) -> Operation[CommandResult]:
         """Take off to `alt_rel_m` above home (ArduPilot: in GUIDED, armed)."""
+        _require(math.isfinite(alt_rel_m) and 0.0 < alt_rel_m <= 10_000.0,
+                 f"takeoff altitude {alt_rel_m!r} m")
         alt = alt_rel_m
         if self._autopilot() == PX4:  # PX4's param7 is AMSL
             home = self.state.home
@@ -232,10 +240,18 @@ class DroneLink:
     def goto(self, lat_deg: float, lon_deg: float, alt_rel_m: float, now_s: float,
              speed_m_s: float = -1.0) -> Operation[CommandResult]:
         """Fly to a point (MAV_CMD_DO_REPOSITION; GUIDED on ArduPilot)."""
+        _require(math.isfinite(lat_deg) and -90.0 <= lat_deg <= 90.0
+                 and math.isfinite(lon_deg) and -180.0 <= lon_deg <= 180.0,
+                 f"position ({lat_deg!r}, {lon_deg!r})")
+        _require(math.isfinite(alt_rel_m) and abs(alt_rel_m) <= 10_000.0,
+                 f"altitude {alt_rel_m!r} m")
+        _require(math.isfinite(speed_m_s), f"speed {speed_m_s!r} m/s")
         return self.command(commands.reposition(lat_deg, lon_deg, alt_rel_m, speed_m_s), now_s)
 
     def change_speed(self, speed_m_s: float, now_s: float) -> Operation[CommandResult]:
         """MAV_CMD_DO_CHANGE_SPEED (ground speed)."""
+        _require(math.isfinite(speed_m_s) and 0.0 < speed_m_s <= 100.0,
+                 f"speed {speed_m_s!r} m/s")
         return self.command(commands.change_speed(speed_m_s), now_s)
 
     def upload(self, items: list[MissionItem], now_s: float, mission_type: int = MISSION
