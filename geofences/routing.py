@@ -352,10 +352,18 @@ class Router:
     def _column_problem(self, point: tuple[float, float]) -> str:
         """Can a drone climb from the ground to cruise altitude here?"""
         here = shapely.Point(*to_local(*point))
-        for i in self._columns.query(here, predicate="intersects").tolist():
+        alt, clearance = self.options.cruise_alt_m, self.options.clearance_m
+        near = self._columns.query(here, predicate="dwithin", distance=clearance)
+        for i in sorted(near.tolist()):
             v = self._column_volumes[i]
-            if v.floor_amsl_m() <= self.options.cruise_alt_m:
-                alt = self.options.cruise_alt_m
+            if v.floor_amsl_m() > alt:
+                continue
+            if v.kind is RuleKind.OBSTACLE:
+                return (
+                    f"cannot climb to {alt:.0f} m at {point}: within {clearance:.0f} m of "
+                    f"{v.id} ({v.name}, {v.ceiling_amsl_m():.0f} m)"
+                )
+            if v.local.intersects(here):
                 return f"cannot climb to {alt:.0f} m at {point}: inside {v.id} ({v.name})"
         return ""
 

@@ -11,12 +11,13 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from geofences.conformance import check_path
 from geofences.default import load_default
 from geofences.frame import to_local, to_local_arrays
 from geofences.routing import RouteError, RouteOptions, Router, plan_route
-from geofences.volumes import Airspace, RuleKind, Volume, circle_footprint
+from geofences.volumes import UNLIMITED_M, Airspace, RuleKind, Volume, circle_footprint
 
 ICHIKAWA = (35.6660, 139.9300)
 WAKABA_PORT = (35.6440, 140.0565)
@@ -62,16 +63,45 @@ OPTIONS = RouteOptions(grid_m=200.0, clearance_m=30.0)
 
 @st.composite
 def airspaces(draw: st.DrawFn) -> Airspace:
+    """No-fly volumes (some with a floor or ceiling that the cruise altitude clears) and
+    obstacles (some lower than the cruise altitude), under a 150 m ceiling."""
     volumes = []
     for i in range(draw(st.integers(1, 7))):
         lat = draw(st.floats(LAT0, LAT1))
         lon = draw(st.floats(LON0, LON1))
+        if draw(st.integers(0, 3)) == 0:
+            top = draw(st.sampled_from([20.0, 35.0, 90.0, 180.0]))
+            footprint = circle_footprint(lat, lon, draw(st.floats(10, 80)))
+            volumes.append(
+                Volume(f"ob{i}", f"obstacle {i}", RuleKind.OBSTACLE, footprint, ceiling_m=top)
+            )
+            continue
         if draw(st.booleans()):
             footprint = circle_footprint(lat, lon, draw(st.floats(100, 1500)))
         else:
             w, h = draw(st.floats(0.0005, 0.03)), draw(st.floats(0.0005, 0.03))
             footprint = shapely.box(lon, lat, lon + w, lat + h)
-        volumes.append(Volume(f"nf{i}", f"no fly {i}", RuleKind.NO_FLY, footprint))
+        floor, ceiling = draw(
+            st.sampled_from(
+                [
+                    (0.0, UNLIMITED_M),
+                    (0.0, UNLIMITED_M),
+                    (45.0, UNLIMITED_M),
+                    (100.0, UNLIMITED_M),
+                    (0.0, 30.0),
+                ]
+            )
+        )
+        volumes.append(
+            Volume(
+                f"nf{i}",
+                f"no fly {i}",
+                RuleKind.NO_FLY,
+                footprint,
+                floor_m=floor,
+                ceiling_m=ceiling,
+            )
+        )
     volumes.append(
         Volume(
             "ceiling", "150 m", RuleKind.NO_FLY, shapely.box(LON0, LAT0, LON1, LAT1), floor_m=150.0
@@ -83,6 +113,17 @@ def airspaces(draw: st.DrawFn) -> Airspace:
 points = st.tuples(st.floats(LAT0 + 0.001, LAT1 - 0.001), st.floats(LON0 + 0.001, LON1 - 0.001))
 
 
+def _blocks_cruise(v: Volume, options: RouteOptions) -> bool:
+    """Does this volume reach the cruise altitude (with the vertical clearance)?"""
+    alt, margin = options.cruise_alt_m, options.vertical_clearance_m
+    if v.kind is RuleKind.OBSTACLE:
+        return v.ceiling_amsl_m() + margin >= alt
+    return (
+        v.kind is RuleKind.NO_FLY
+        and v.floor_amsl_m() <= alt + margin <= v.ceiling_amsl_m() + 2 * margin
+    )
+
+
 def _fine_grid_connected(
     router: Router, a: tuple[float, float], b: tuple[float, float], step: float = 40.0
 ) -> bool:
@@ -91,7 +132,7 @@ def _fine_grid_connected(
         [
             v.local.buffer(router.options.clearance_m)
             for v in router.airspace
-            if v.kind is RuleKind.NO_FLY and v.floor_m < router.options.cruise_alt_m
+            if _blocks_cruise(v, router.options)
         ]
     )
     x0, y0, x1, y1 = router.area.bounds
@@ -100,21 +141,29 @@ def _fine_grid_connected(
     ends = np.array([to_local(*a), to_local(*b)])
     pts = np.concatenate([ends, pts])
     free = ~shapely.contains_xy(blocked, pts[:, 0], pts[:, 1])
-    tree_pairs = []
-    from scipy.spatial import cKDTree
-
     pairs = cKDTree(pts).query_pairs(step * 1.5, output_type="ndarray")
     pairs = pairs[free[pairs[:, 0]] & free[pairs[:, 1]]]
     lines = shapely.linestrings(np.stack([pts[pairs[:, 0]], pts[pairs[:, 1]]], axis=1))
     pairs = pairs[~shapely.intersects(lines, blocked)]
-    tree_pairs.append(pairs)
     n = len(pts)
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return bool(free[0] and free[1] and labels[0] == labels[1])
 
 
-@settings(max_examples=30, deadline=None)
+def _cannot_climb_at(airspace: Airspace, point: tuple[float, float], options: RouteOptions) -> bool:
+    """Independent check: climbing from the ground to cruise here enters a volume."""
+    here = shapely.Point(to_local(*point))
+    for v in airspace:
+        if v.kind is RuleKind.OBSTACLE and v.local.distance(here) <= options.clearance_m:
+            return True
+        below_cruise = v.floor_amsl_m() <= options.cruise_alt_m
+        if v.kind is RuleKind.NO_FLY and below_cruise and v.local.intersects(here):
+            return True
+    return False
+
+
+@settings(max_examples=40, deadline=None)
 @given(airspaces(), points, points)
 def test_routes_never_enter_no_fly_and_no_path_claims_are_true(
     airspace: Airspace, a: tuple[float, float], b: tuple[float, float]
@@ -124,6 +173,7 @@ def test_routes_never_enter_no_fly_and_no_path_claims_are_true(
     event("legal" if route.legal else route.reason.split(":")[1].split(" ")[1])
     if route.legal:
         pts = np.array(route.path())
+        assert check_path(airspace, route.path()) == []
         x, y = to_local_arrays(pts[:, 0], pts[:, 1])
         line = (
             shapely.LineString(np.column_stack([x, y])[1:-1])
@@ -131,12 +181,15 @@ def test_routes_never_enter_no_fly_and_no_path_claims_are_true(
             else shapely.Point(x[0], y[0])
         )
         for v in airspace:
-            if v.id != "ceiling":
-                assert not line.intersects(v.local), f"route enters {v.id}"
+            if v.id != "ceiling" and _blocks_cruise(v, OPTIONS):
+                assert line.distance(v.local) >= OPTIONS.clearance_m - 0.5, f"route enters {v.id}"
         assert pts[:, 2].max() < 150.0
     else:
-        assert route.reason.startswith("no legal path")
-        assert not _fine_grid_connected(router, a, b), route.reason
+        assert route.reason.startswith("no legal path"), route.reason
+        if "cannot climb" in route.reason:
+            assert _cannot_climb_at(airspace, a, OPTIONS) or _cannot_climb_at(airspace, b, OPTIONS)
+        else:
+            assert not _fine_grid_connected(router, a, b), route.reason
 
 
 def _box_airspace(*boxes: tuple[float, float, float, float]) -> Airspace:
@@ -170,3 +223,19 @@ def test_narrow_gap_coarser_than_the_lattice_is_still_found(gap_lat: float) -> N
     assert route.legal, route.reason
     assert route.violations == ()
     assert check_path(airspace, route.path()) == []
+
+
+def test_take_off_beside_a_low_obstacle_is_refused_not_flown() -> None:
+    # a 35 m building: the cruise at 60 m clears it, but the climb 20 m from its wall does not
+    tower = circle_footprint(35.62, 140.025, 40)
+    airspace = Airspace(
+        (Volume("tower", "tower", RuleKind.OBSTACLE, tower, ceiling_m=35.0),),
+        (LON0, LAT0, LON1, LAT1),
+    )
+    beside = (35.62 + 60 / 111_000, 140.025)  # 60 m from the centre, 20 m from the wall
+    route = Router(airspace, OPTIONS).route(beside, (35.63, 140.04))
+    assert not route.legal
+    assert route.reason.startswith("no legal path: cannot climb"), route.reason
+    assert "tower" in route.reason
+    away = (35.62 + 120 / 111_000, 140.025)
+    assert Router(airspace, OPTIONS).route(away, (35.63, 140.04)).legal
