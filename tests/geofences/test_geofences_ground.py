@@ -54,7 +54,7 @@ def test_raster_matches_exact_classes_away_from_boundaries(
     if edges.is_empty:
         far = np.ones(len(x), dtype=bool)
     else:
-        far = shapely.distance(edges, shapely.points(x, y)) > HALF_DIAGONAL_M + 1e-6
+        far = np.asarray(shapely.distance(edges, shapely.points(x, y)) > HALF_DIAGONAL_M + 1e-6)
     assert np.array_equal(fast[far], exact[far])
 
 
