@@ -100,10 +100,10 @@ def run_case(name: str, drones: int, rounds: int, signed: bool) -> dict[str, Any
         for i, (data, sysid) in enumerate(stream):
             now_s = 0.01 * (i // per_round)
             station.receive(data, ("127.0.0.1", 20000 + sysid), now_s)
+            station.datagrams_to_send()  # what the asyncio edge does after every datagram
+            station.events()
             if i % 200 == 0:
                 station.poll(now_s)
-                station.datagrams_to_send()
-                station.events()
         refused = sum(v for k, v in station.counters.items()
                       if k not in ("bytes", "messages"))
         decoded = station.counters["messages"]

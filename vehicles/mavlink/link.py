@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +116,8 @@ class DroneLink:
         self.last_message_s: float | None = None
         self._events: list[LinkEvent] = []
         self._out: list[bytes] = []
+        # told when packets (False) or events (True) start waiting: the station's index
+        self.on_pending: Callable[[DroneLink, bool], None] | None = None
         self._now_s = now_s
         self._next_heartbeat_s = now_s
         self._interval_queue: list[tuple[int, float]] = []
@@ -294,9 +297,13 @@ class DroneLink:
 
     def _queue(self, msg: Any) -> None:
         self._out.append(self.encoder.pack(msg, self.config.signing_floor(self._now_s)))
+        if self.on_pending is not None:
+            self.on_pending(self, False)
 
     def _emit(self, event: LinkEvent) -> None:
         self._events.append(event)
+        if self.on_pending is not None:
+            self.on_pending(self, True)
 
     def _set_link_state(self, new: LinkState, now_s: float) -> None:
         old, self.link_state = self.link_state, new

@@ -77,6 +77,8 @@ class GroundStation:
         self._conflicts_reported: set[tuple[int, Address]] = set()
         self._events: list[LinkEvent] = []
         self._peers: list[Address] = []
+        self._pending_out: dict[int, DroneLink] = {}  # drones with packets waiting
+        self._pending_events: dict[int, DroneLink] = {}  # drones with events waiting
         self._peer_next: dict[Address, float] = {}
         self._peer_encoder = Encoder(self.config.gcs_sysid, self.config.gcs_compid)
         self._now_s = 0.0
@@ -99,7 +101,11 @@ class GroundStation:
         if drone is None:
             drone = self.drones[sysid] = DroneLink(sysid, self.config, now_s,
                                                    self._signing.get(sysid))
+            drone.on_pending = self._mark_pending
         return drone
+
+    def _mark_pending(self, drone: DroneLink, is_event: bool) -> None:
+        (self._pending_events if is_event else self._pending_out)[drone.sysid] = drone
 
     def add_peer(self, address: Address) -> None:
         """Send our heartbeat to `address` even before any drone there is known (TCP)."""
@@ -142,23 +148,26 @@ class GroundStation:
     def datagrams_to_send(self) -> list[tuple[bytes, Address]]:
         """Everything to send since the last call, with its destination."""
         out: list[tuple[bytes, Address]] = []
-        bound = set()
-        for drone in self.drones.values():
+        pending, self._pending_out = self._pending_out, {}
+        for drone in pending.values():
             packets = drone.take_output()
             if drone.address is not None:
-                bound.add(drone.address)
                 out.extend((p, drone.address) for p in packets)
-        for peer in self._peers:
-            if peer not in bound:
-                out.extend(self._peer_heartbeat(peer))
+        if self._peers:
+            bound = {d.address for d in self.drones.values()}
+            for peer in self._peers:
+                if peer not in bound:
+                    out.extend(self._peer_heartbeat(peer))
         return out
 
     def events(self) -> list[LinkEvent]:
         """Events since the last call, in order."""
         events, self._events = self._events, []
-        for drone in self.drones.values():
+        pending, self._pending_events = self._pending_events, {}
+        for drone in pending.values():
             events.extend(drone.take_events())
-        events.sort(key=lambda e: e.t_s)
+        if len(events) > 1:
+            events.sort(key=lambda e: e.t_s)
         return events
 
     # -- internals -------------------------------------------------------------------------
