@@ -191,7 +191,10 @@ async def run(counts: Sequence[int], tracker: str, warmup_s: float, window_s: fl
         if failures >= stop_after_failures:
             break
     sustained = [r["copters"] for r in results if r["sustained"]]
-    costs = [r["cpu_ms_per_copter_s"] for r in results if r["sustained"]]
+    # the CPU per copter at the largest sustained size (smaller sizes pay fixed costs less)
+    largest = max((r for r in results if r["sustained"]), key=lambda r: r["copters"],
+                  default=None)
+    costs = [largest["cpu_ms_per_copter_s"]] if largest is not None else []
     return {
         "benchmark": "sim.copter.bench",
         "tracker": tracker,
