@@ -129,6 +129,8 @@ def read_path(path: Path) -> list[tuple[float, float, float]]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     points = read_path(Path(args.path))
+    if args.agl:
+        points = [(lat, lon, alt + args.ground_amsl) for lat, lon, alt in points]
     airspace = load_airspace(args.airspace)
     violations, touched = ConformanceChecker(airspace, args.clearance).check(points)
     if args.json:
@@ -160,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", help="GeoJSON LineString with [lon, lat, alt_amsl_m] coordinates")
     check.add_argument("--airspace", default=None)
     check.add_argument("--clearance", type=float, default=30.0, help="obstacle clearance, m")
+    check.add_argument(
+        "--agl", action="store_true", help="the path's altitudes are above ground, not AMSL"
+    )
+    check.add_argument(
+        "--ground-amsl", type=float, default=0.0, help="ground elevation for --agl, m AMSL"
+    )
     check.add_argument("--json", action="store_true")
     bench = sub.add_parser("bench", help="time single routes and a 30-site matrix")
     bench.add_argument("--json", default=None, metavar="OUT")

@@ -75,6 +75,8 @@ def test_check_reports_violations_and_exits_non_zero(
     }
     path.write_text(json.dumps(good))
     assert main(["check", str(path)]) == 0
+    # the same path given above ground, on ground at 100 m AMSL, reaches the 150 m ceiling
+    assert main(["check", str(path), "--agl", "--ground-amsl", "100"]) == 1
 
 
 def test_module_entry_point_runs() -> None:
