@@ -247,3 +247,26 @@ def test_commands_before_the_first_heartbeat_fail_not_connected() -> None:
     assert drone.link_state is LinkState.CONNECTING
     op = drone.arm(0.0)
     assert op.done and "not heard from" in str(op.error)
+
+
+def test_only_the_autopilots_heartbeat_keeps_the_link_up() -> None:
+    h = LinkHarness()
+    companion = C.MAVLink(None, srcSystem=1, srcComponent=191)
+
+    def companion_beat() -> bytes:
+        msg = companion.heartbeat_encode(C.MAV_TYPE_ONBOARD_CONTROLLER, C.MAV_AUTOPILOT_INVALID,
+                                         0, 0, C.MAV_STATE_ACTIVE)
+        return bytes(msg.pack(companion))
+
+    h.deliver(companion_beat())
+    assert 1 not in h.station.drones and h.station.counters["not_a_vehicle"] == 1
+    ap = ScriptedAutopilot(1)
+    h.deliver(ap.heartbeat())
+    drone = h.station.drones[1]
+    for _ in range(6):
+        h.advance(1.0)
+        h.deliver(companion_beat())
+    assert drone.link_state is LinkState.LOST
+    drone.arm(h.now_s)
+    sent = h.of_type(h.collect(), "COMMAND_LONG")
+    assert sent[0].target_component == 1

@@ -39,7 +39,7 @@ class CommandSpec:
     params: tuple[float, float, float, float, float, float, float] = (0.0,) * 7
     use_int: bool = False
     frame: int = int(C.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT)
-    target_component: int = 1
+    target_component: int | None = None  # None: the drone's autopilot component
 
     @property
     def name(self) -> str:
@@ -97,6 +97,7 @@ class CommandSender:
     def __init__(self, target_system: int, send: Callable[[Any], None],
                  timing: CommandTiming | None = None) -> None:
         self.target_system = target_system
+        self.target_component = int(C.MAV_COMP_ID_AUTOPILOT1)
         self.timing = timing or CommandTiming()
         self._send = send
         self._pending: dict[int, _Pending] = {}
@@ -170,12 +171,14 @@ class CommandSender:
 
     def _transmit(self, pending: _Pending) -> None:
         spec, p = pending.spec, pending.spec.params
+        component = (spec.target_component if spec.target_component is not None
+                     else self.target_component)
         if spec.use_int:
             msg = _ENC.command_int_encode(
-                self.target_system, spec.target_component, spec.frame, spec.command, 0, 0,
+                self.target_system, component, spec.frame, spec.command, 0, 0,
                 p[0], p[1], p[2], p[3], _deg_e7(p[4]), _deg_e7(p[5]), p[6])
         else:
-            msg = _ENC.command_long_encode(self.target_system, spec.target_component,
+            msg = _ENC.command_long_encode(self.target_system, component,
                                           spec.command, pending.confirmation, *p)
         self._send(msg)
 

@@ -141,6 +141,8 @@ class DroneLink:
         if kind == "HEARTBEAT":
             if self.last_heartbeat_s is None:
                 self.autopilot_compid = compid
+                self.commands.target_component = compid
+                self.missions.target_component = compid
             if compid != self.autopilot_compid:
                 return  # a camera, gimbal or companion: not the autopilot's link health
             self.last_heartbeat_s = now_s
