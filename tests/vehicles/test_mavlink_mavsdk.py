@@ -80,3 +80,68 @@ async def test_mavsdk_autopilot_receives_downloads_and_clears_our_mission() -> N
                 server.destroy()
     finally:
         await endpoint.close()
+
+
+async def test_mavsdk_autopilot_telemetry_and_arming_reach_our_link() -> None:
+    """MAVSDK's TelemetryServer and ActionServer: its messages become our DroneState, and our
+    COMMAND_LONG arm/disarm get its COMMAND_ACK (ACCEPTED when armable, refused when not).
+
+    MAVSDK 4.1 quirks seen on the wire (not ours to fix): HOME_POSITION carries the relative
+    altitude in `altitude`, and BATTERY_STATUS pads unused cells with 0 instead of UINT16_MAX.
+    """
+    from mavsdk.asyncio.plugins import telemetry_server as tserver
+    from mavsdk.asyncio.plugins.action_server import ActionServerAsync
+
+    from vehicles.mavlink.commands import CommandRejectedError
+
+    endpoint = await UdpEndpoint.start(port=0)
+    config = mavsdk.Configuration.create_with_component_type(mavsdk.ComponentType.AUTOPILOT)
+    try:
+        async with mavsdk.Mavsdk(config) as sdk:
+            await sdk.add_any_connection(f"udpout://127.0.0.1:{endpoint.port}")
+            component = await sdk.server_component(0)
+            action = ActionServerAsync(component)
+            telemetry = tserver.TelemetryServerAsync(component)
+            arms: asyncio.Queue[tuple[bool, bool]] = asyncio.Queue()
+
+            async def listen() -> None:
+                async for _result, request in action.subscribe_arm_disarm():
+                    await arms.put((request.arm, request.force))
+
+            task = asyncio.create_task(listen())
+            try:
+                drone = await endpoint.wait_for_drone(config.system_id, timeout_s=15)
+                await telemetry.publish_position(
+                    tserver.Position(35.6481234, 140.0351234, 42.5, 37.5),
+                    tserver.VelocityNed(3.0, 4.0, -0.5), tserver.Heading(90.0))
+                await telemetry.publish_home(tserver.Position(35.648, 140.035, 5.0, 0.0))
+                await telemetry.publish_status_text(tserver.StatusText(
+                    tserver.StatusTextType.CRITICAL, "PreArm: Compass not calibrated"))
+                await telemetry.publish_extended_sys_state(tserver.VtolState.MC,
+                                                           tserver.LandedState.IN_AIR)
+                state = await drone.wait_for(
+                    lambda s: s.home is not None and s.landed_state == "IN_AIR"
+                    and s.lat_deg is not None and s.prearm_message is not None, 10.0)
+                assert (state.lat_deg, state.lon_deg) == (35.6481234, 140.0351234)
+                assert (state.alt_amsl_m, state.alt_rel_m) == (42.5, 37.5)
+                assert state.ground_speed_m_s == pytest.approx(5.0)
+                assert state.heading_deg == 90.0
+                assert state.home is not None
+                assert (state.home.lat_deg, state.home.lon_deg) == (35.648, 140.035)
+                assert "PreArm: Compass not calibrated" in drone.readiness().reasons
+                assert [e.text for e in drone.link.statustexts] == [
+                    "PreArm: Compass not calibrated"]
+
+                await action.set_armable(True, True)
+                assert (await drone.arm()).attempts == 1
+                assert await asyncio.wait_for(arms.get(), 5) == (True, False)
+                await action.set_disarmable(False, False)
+                with pytest.raises(CommandRejectedError, match=r"REJECTED|DENIED|FAILED"):
+                    await drone.disarm()
+                assert endpoint.station.counters["bad_crc"] == 0
+            finally:
+                task.cancel()
+                action.destroy()
+                telemetry.destroy()
+    finally:
+        await endpoint.close()
