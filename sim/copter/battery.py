@@ -108,6 +108,15 @@ class Battery:
     def remaining_mah(self) -> float:
         return max(0.0, self.spec.capacity_mah - self.used_mah)
 
+    def lose(self, fraction: float) -> None:
+        """A fault: `fraction` of the capacity is gone at once (a failing cell, a cold pack)."""
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
+        self.used_wh = min(self.spec.capacity_wh, self.used_wh + fraction * self.spec.capacity_wh)
+        self.used_mah = min(self.spec.capacity_mah,
+                            self.used_mah + fraction * self.spec.capacity_mah)
+        self.voltage_v = self.spec.cells * cell_ocv_v(self.soc)
+
     def draw(self, power_w: float, dt_s: float) -> None:
         """Draw `power_w` for `dt_s` seconds (0 W when the motors are off)."""
         ocv_v = self.spec.cells * cell_ocv_v(self.soc)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from sim.copter.modes import CopterMode
+from sim.copter.modes import NEEDS_POSITION, CopterMode
 
 if TYPE_CHECKING:
     from sim.copter.flight import FlightController
@@ -103,6 +103,25 @@ def check_gcs(fc: FlightController) -> None:
     mode = _GCS_ACTIONS.get(enabled)
     if mode is not None:
         _rtl_or_land(fc, mode)
+
+
+def check_ekf(fc: FlightController) -> None:
+    """Position lost (GPS gone) for a second while flying a mode that needs it: LAND
+    (ArduCopter's EKF failsafe, FS_EKF_ACTION 1); the landing drifts with the wind."""
+    if fc.has_position:
+        fc._no_position_since_s = None
+        if fc.ekf_failsafe:
+            fc.ekf_failsafe = False
+            fc.say(mavlink.MAV_SEVERITY_CRITICAL, "EKF Failsafe Cleared")
+        return
+    if fc._no_position_since_s is None:
+        fc._no_position_since_s = fc.now_s
+    if (fc.ekf_failsafe or not fc.armed or fc.land_complete
+            or fc.mode not in NEEDS_POSITION or fc.now_s - fc._no_position_since_s < 1.0):
+        return
+    fc.ekf_failsafe = True
+    fc.set_mode(CopterMode.LAND)
+    fc.say(mavlink.MAV_SEVERITY_CRITICAL, "EKF Failsafe: changed to LAND Mode")
 
 
 def check_fence(fc: FlightController) -> None:

@@ -21,7 +21,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from sim.copter import fence as fence_mod
 from sim.copter.battery import Battery, BatterySpec, PowerModel
-from sim.copter.failsafe import check_battery, check_fence, check_gcs
+from sim.copter.failsafe import check_battery, check_ekf, check_fence, check_gcs
 from sim.copter.geo import LocalFrame
 from sim.copter.mission_items import MissionItem
 from sim.copter.mission_run import MissionRunner, NavTarget
@@ -84,6 +84,8 @@ class FlightController:
         self.fence_breach_time_s = 0.0
         self.gcs_last_heartbeat_s: float | None = None
         self.gcs_failsafe = False
+        self.ekf_failsafe = False
+        self._no_position_since_s: float | None = None
         self.battery_failsafe = 0  # 0 none, 1 low, 2 critical
         self._batt_low_since_s: float | None = None
         self._batt_crt_since_s: float | None = None
@@ -324,6 +326,12 @@ class FlightController:
                 self.target = target = NavTarget(target.north_m, target.east_m, target.up_m)
         else:  # STABILIZE / ALT_HOLD with neutral sticks: hold altitude, drift with the wind
             return self.wind.north_m_s, self.wind.east_m_s, 0.0
+        if not self.has_position:  # no GPS: no horizontal control, the copter drifts
+            _, _, vu = self._track(target)
+            return self.wind.north_m_s, self.wind.east_m_s, vu
+        return self._track(target)
+
+    def _track(self, target: NavTarget | None) -> tuple[float, float, float]:
         if target is None:
             if self.land_complete:
                 return 0.0, 0.0, 0.0
@@ -433,3 +441,4 @@ class FlightController:
         check_battery(self)
         check_gcs(self)
         check_fence(self)
+        check_ekf(self)

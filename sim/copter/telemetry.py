@@ -58,7 +58,7 @@ def heartbeat(mav: Any, fc: FlightController) -> Any:
     base |= C.MAV_MODE_FLAG_MANUAL_INPUT_ENABLED
     if fc.armed:
         base |= C.MAV_MODE_FLAG_SAFETY_ARMED
-    if fc.battery_failsafe or fc.gcs_failsafe or fc.fence_breach:
+    if fc.battery_failsafe or fc.gcs_failsafe or fc.fence_breach or fc.ekf_failsafe:
         status = C.MAV_STATE_CRITICAL
     elif fc.armed:
         status = C.MAV_STATE_ACTIVE

@@ -6,7 +6,7 @@ import math
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from sim.copter import CopterAutopilot, CopterConfig, CopterMode
+from sim.copter import CopterAutopilot, CopterConfig, CopterMode, Wind
 from tests.sim.copter_ground_station import ScriptedGroundStation
 
 C = mavlink
@@ -151,3 +151,37 @@ def test_fence_status_from_a_copter_booted_late_in_the_clock() -> None:
     gcs.run(3.0)
     status = gcs.last("FENCE_STATUS")
     assert (status.breach_status, status.breach_count, status.breach_time) == (0, 0, 0)
+
+
+def test_gps_loss_in_flight_lands_drifting_with_the_wind() -> None:
+    copter = CopterAutopilot(CopterConfig(wind=Wind(north_m_s=3.0, east_m_s=0.0)))
+    gcs = ScriptedGroundStation(copter)
+    gcs.run(3.0)
+    gcs.set_mode(CopterMode.GUIDED)
+    gcs.arm()
+    gcs.command(C.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, 20)
+    gcs.run(12.0)
+    fc = copter.fc
+    north_before = fc.body.north_m
+    gcs.send(gcs.mav.param_set_encode(1, 1, b"SIM_GPS_DISABLE", 1.0, C.MAV_PARAM_TYPE_INT8))
+    gcs.run(0.5)
+    assert mode(gcs) == CopterMode.GUIDED  # a second of grace
+    gcs.run(1.0)
+    assert mode(gcs) == CopterMode.LAND
+    assert "EKF Failsafe: changed to LAND Mode" in gcs.texts()
+    assert gcs.last("GPS_RAW_INT").fix_type == C.GPS_FIX_TYPE_NO_GPS
+    gcs.run(60.0)
+    assert not fc.armed
+    assert fc.body.north_m - north_before > 30.0  # blown downwind while descending
+    gcs.send(gcs.mav.param_set_encode(1, 1, b"SIM_GPS_DISABLE", 0.0, C.MAV_PARAM_TYPE_INT8))
+    gcs.run(1.0)
+    assert "EKF Failsafe Cleared" in gcs.texts()
+
+
+def test_sudden_battery_loss_triggers_the_failsafe() -> None:
+    gcs = airborne()
+    copter = gcs.copter
+    copter.fc.battery.lose(0.85)  # 15 % left: under BATT_LOW_MAH (20 %)
+    gcs.run(1.0)
+    assert any(t.startswith("Battery 1 is") for t in gcs.texts())
+    assert mode(gcs) in (CopterMode.RTL, CopterMode.LAND)
