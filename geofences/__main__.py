@@ -71,7 +71,11 @@ def cmd_route(args: argparse.Namespace) -> int:
     for what, (lat, lon) in (("--from", start), ("--to", end)):
         if not airspace.contains_point(lat, lon):
             raise UsageError(f"{what} {lat},{lon} is outside the planning area {airspace.bounds}")
-    options = RouteOptions(cruise_alt_m=args.cruise_alt, cruise_speed_m_s=args.cruise_speed)
+    options = RouteOptions(
+        cruise_alt_m=args.cruise_alt,
+        cruise_speed_m_s=args.cruise_speed,
+        min_cruise_alt_m=args.min_cruise_alt,
+    )
     if args.cruise_alt >= 150.0:
         raise UsageError(f"--cruise-alt {args.cruise_alt} is at or above the 150 m AGL ceiling")
     route = plan_route(airspace, start, end, options)
@@ -156,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--to", required=True, metavar="LAT,LON")
     route.add_argument("--airspace", default=None, help="airspace GeoJSON (default: shipped Chiba)")
     route.add_argument("--cruise-alt", type=float, default=60.0, help="cruise altitude AGL, m")
+    route.add_argument(
+        "--min-cruise-alt",
+        type=float,
+        default=None,
+        metavar="M",
+        help="if no legal path at --cruise-alt, try lower cruise altitudes down to this",
+    )
     route.add_argument("--cruise-speed", type=float, default=11.0, help="cruise speed, m/s")
     route.add_argument("--json", action="store_true", help="print a GeoJSON Feature")
     check = sub.add_parser("check", help="list the airspace violations of a flight path")

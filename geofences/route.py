@@ -34,6 +34,9 @@ class RouteOptions:
         grid_m: navigation lattice spacing.
         cost_water, cost_preferred, cost_land, cost_permission: cost per metre flown over open
             water, a preferred corridor, land, a permission-required area (e.g. a DID).
+        min_cruise_alt_m: when set, `plan_route` that finds no legal path at `cruise_alt_m`
+            tries lower cruise altitudes, `cruise_alt_step_m` at a time, down to this one (to
+            pass under an airport surface, say). None: only `cruise_alt_m`.
     """
 
     cruise_alt_m: float = 60.0
@@ -47,6 +50,8 @@ class RouteOptions:
     cost_preferred: float = 1.0
     cost_land: float = 2.0
     cost_permission: float = 4.0
+    min_cruise_alt_m: float | None = None
+    cruise_alt_step_m: float = 10.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -59,10 +64,14 @@ class RouteOptions:
             "cost_preferred",
             "cost_land",
             "cost_permission",
+            "cruise_alt_step_m",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not (math.isfinite(value) and value > 0):
                 raise RouteError(f"{name} must be a positive number, got {value!r}")
+        low = self.min_cruise_alt_m
+        if low is not None and not (math.isfinite(low) and 0 < low <= self.cruise_alt_m):
+            raise RouteError(f"min_cruise_alt_m must be in (0, cruise_alt_m], got {low!r}")
         for name in ("clearance_m", "vertical_clearance_m"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -558,8 +558,30 @@ def plan_route(
     end: tuple[float, float],
     options: RouteOptions | None = None,
 ) -> Route:
-    """The best legal 3-D route between two (lat, lon) points, or why there is none."""
-    return router_for(airspace, options).route(start, end)
+    """The best legal 3-D route between two (lat, lon) points, or why there is none.
+
+    With `options.min_cruise_alt_m` set, lower cruise altitudes are tried in turn when there is
+    no legal path at `options.cruise_alt_m`; the first legal route is returned.
+
+    Raises:
+        RouteError: a coordinate is not a finite, in-range latitude/longitude.
+    """
+    options = options or RouteOptions()
+    route = router_for(airspace, options).route(start, end)
+    low = options.min_cruise_alt_m
+    if route.legal or low is None:
+        return route
+    tried = [options.cruise_alt_m]
+    alt = options.cruise_alt_m - options.cruise_alt_step_m
+    while alt >= low - 1e-9:
+        lower = replace(options, cruise_alt_m=alt, min_cruise_alt_m=None)
+        attempt = router_for(airspace, lower).route(start, end)
+        if attempt.legal:
+            return attempt
+        tried.append(alt)
+        alt -= options.cruise_alt_step_m
+    heights = ", ".join(f"{h:.0f}" for h in tried)
+    return replace(route, reason=f"{route.reason} (cruise altitudes tried: {heights} m)")
 
 
 def cost_matrix(

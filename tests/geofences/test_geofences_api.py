@@ -80,3 +80,18 @@ def test_fence_near_haneda_has_a_lower_ceiling_and_exclusions() -> None:
     assert far.circles[0].center == (35.645, 140.05) and far.circles[0].inclusion
     with pytest.raises(geofences.RouteError):
         fence_shapes(airspace, around=(35.645, 140.05), radius_m=-1)
+
+
+def test_lower_cruise_altitude_passes_under_the_haneda_horizontal_surface() -> None:
+    airspace = Airspace.load_default()
+    bay, near_haneda = (35.62, 139.90), (35.58, 139.81)  # 3 km from Haneda, off the runways
+    assert not plan_route(airspace, bay, near_haneda).legal
+    tried = plan_route(airspace, bay, near_haneda, RouteOptions(min_cruise_alt_m=50.0))
+    assert not tried.legal and "cruise altitudes tried: 60, 50 m" in tried.reason
+    route = plan_route(airspace, bay, near_haneda, RouteOptions(min_cruise_alt_m=30.0))
+    assert route.legal, route.reason
+    assert route.cruise_alt_m == 30.0
+    assert max(w.alt_amsl_m for w in route.waypoints) == 30.0
+    assert check_path(airspace, route.path()) == []
+    with pytest.raises(geofences.RouteError, match="min_cruise_alt_m"):
+        RouteOptions(cruise_alt_m=60.0, min_cruise_alt_m=70.0)
