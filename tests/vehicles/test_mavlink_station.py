@@ -144,3 +144,14 @@ def test_unsigned_allowed_when_not_required_and_unknown_drones_refused_when_requ
     h2 = LinkHarness(signing={1: SigningConfig(KEY)}, require_signing=True)
     h2.deliver(ScriptedAutopilot(2).heartbeat())
     assert 2 not in h2.station.drones and h2.station.counters["no_secret_for_sysid"] == 1
+
+
+def test_memory_per_source_address_is_bounded() -> None:
+    h = LinkHarness(guard=GuardConfig(max_addresses=8))
+    ap = ScriptedAutopilot(1)
+    h.deliver(ap.heartbeat(), DRONE_ADDR)
+    for port in range(100):  # a spoofing flood from ever new addresses, some claiming id 1
+        h.deliver(ap.heartbeat() if port % 2 else b"\xfd\x09junk", ("127.0.0.1", 1000 + port))
+    s = h.station
+    assert len(s._parsers) <= 8 and len(s._buckets) <= 8 and len(s._conflicts_reported) <= 8
+    assert s.counters["sysid_conflict"] == 50 and s.drones[1].address == DRONE_ADDR

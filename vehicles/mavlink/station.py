@@ -172,7 +172,10 @@ class GroundStation:
 
     # -- internals -------------------------------------------------------------------------
     def _admit(self, size: int, address: Address, now_s: float) -> bool:
-        tokens, last_s = self._buckets.get(address, (self.guard.burst_bytes, now_s))
+        bucket = self._buckets.get(address)
+        if bucket is None and len(self._buckets) >= self.guard.max_addresses:
+            self._buckets.pop(next(iter(self._buckets)))  # the oldest: bounded memory
+        tokens, last_s = bucket or (self.guard.burst_bytes, now_s)
         tokens = min(self.guard.burst_bytes,
                      tokens + max(0.0, now_s - last_s) * self.guard.bytes_per_s)
         ok = tokens >= size
@@ -222,7 +225,8 @@ class GroundStation:
         elif drone.address != address:
             if drone.link_state is not LinkState.LOST or msg.get_type() != "HEARTBEAT":
                 self.counters["sysid_conflict"] += 1
-                if (sysid, address) not in self._conflicts_reported:
+                if (sysid, address) not in self._conflicts_reported \
+                        and len(self._conflicts_reported) < self.guard.max_addresses:
                     self._conflicts_reported.add((sysid, address))
                     self._events.append(SysidConflict(sysid, now_s, drone.address, address))
                 return
