@@ -165,8 +165,8 @@ def _decode(problem: Problem, model: PyvrpModel, solution: Any) -> list[list[int
     return routes
 
 
-FIRST_SHARE = 0.25  # of the warm start budget, with the whole fleet
-ATTEMPT_SHARE = 0.6  # of what is left, per attempt with one vehicle less
+FIRST_SHARE = 0.3  # of the warm start budget, with the whole fleet
+ATTEMPT_SHARE = 0.4  # of what is left, per attempt with one vehicle less
 
 
 def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[list[int]] | None:
@@ -203,7 +203,12 @@ def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[l
     if not result.is_feasible():
         return None
     best, best_data, left, attempt = result.best, model.data, 1.0 - first, 0
-    while homogeneous and left > 0.15 and best.num_routes() > 1:
+    capacity = max(1, problem.vehicles[0].capacity)
+    picked = sum(max(0, n.load) for n in problem.nodes)
+    single_visits = all(r.pickup is None for r in problem.requests)
+    # Without pairs, a vehicle never unloads on the way: total load / capacity routes at least.
+    fewest = max(1, -(-picked // capacity)) if single_visits else 1
+    while homogeneous and left > 0.15 and best.num_routes() > fewest:
         attempt += 1
         fraction = ATTEMPT_SHARE * left
         left -= fraction
