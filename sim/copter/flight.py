@@ -293,6 +293,7 @@ class FlightController:
     def step(self, dt_s: float) -> None:
         """Advance the copter by `dt_s` seconds of simulated time."""
         self.now_s += dt_s
+        self.wind = self.config.wind.at(self.now_s)
         if self.has_position and not self.home_set:
             self.set_home_here()
         want = self._desired_velocity(dt_s)

@@ -20,16 +20,39 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Wind:
-    """A steady wind, as the velocity of the air (towards where it blows) in m/s."""
+    """A wind, as the velocity of the air (towards where it blows) in m/s.
+
+    `gust_m_s` adds gusts along the mean direction: a deterministic sum of two slow sines
+    whose phases come from `seed`, peaking at `gust_m_s` (the same at any step size, and
+    different for copters given different seeds).
+    """
 
     north_m_s: float = 0.0
     east_m_s: float = 0.0
+    gust_m_s: float = 0.0
+    seed: int = 0
 
     @classmethod
-    def from_direction(cls, speed_m_s: float, from_deg: float) -> Wind:
+    def from_direction(cls, speed_m_s: float, from_deg: float, gust_m_s: float = 0.0,
+                       seed: int = 0) -> Wind:
         """A wind of `speed_m_s` blowing from the compass bearing `from_deg` (meteorological)."""
         to_rad = math.radians(from_deg + 180.0)
-        return cls(speed_m_s * math.cos(to_rad), speed_m_s * math.sin(to_rad))
+        return cls(speed_m_s * math.cos(to_rad), speed_m_s * math.sin(to_rad), gust_m_s, seed)
+
+    def at(self, t_s: float) -> Wind:
+        """The wind blowing at time `t_s`, gust included, as a steady `Wind`."""
+        if self.gust_m_s == 0.0:
+            return self
+        phase1 = (self.seed * 0.7548776662) % 1.0 * 2.0 * math.pi
+        phase2 = (self.seed * 0.5698402910) % 1.0 * 2.0 * math.pi
+        gust = self.gust_m_s * (0.5 + 0.3 * math.sin(2.0 * math.pi * t_s / 17.0 + phase1)
+                                + 0.2 * math.sin(2.0 * math.pi * t_s / 6.3 + phase2))
+        mean = math.hypot(self.north_m_s, self.east_m_s)
+        if mean > 1e-9:
+            un, ue = self.north_m_s / mean, self.east_m_s / mean
+        else:
+            un, ue = 1.0, 0.0
+        return Wind(self.north_m_s + gust * un, self.east_m_s + gust * ue)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ hover power hovering and its cruise power cruising. Scenario wind blows on every
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -64,7 +65,8 @@ def copters_from_scenario(scenario: Scenario, first_sysid: int = 1) -> list[Scen
         "BATT_CRT_MAH": reserve_mah / 2.0,
     }
     power = calibrated_power(fig)
-    wind = Wind.from_direction(scenario.wind.speed_m_s, scenario.wind.from_deg)
+    wind = Wind.from_direction(scenario.wind.speed_m_s, scenario.wind.from_deg,
+                               scenario.wind.gust_m_s)
     copters: list[ScenarioCopter] = []
     for warehouse in scenario.warehouses:
         m_per_deg_lon = 111_320.0 * math.cos(math.radians(warehouse.lat_deg))
@@ -75,7 +77,8 @@ def copters_from_scenario(scenario: Scenario, first_sysid: int = 1) -> list[Scen
             config = CopterConfig(
                 home_lat_deg=warehouse.lat_deg,
                 home_lon_deg=warehouse.lon_deg + i * SPACING_M / m_per_deg_lon,
-                home_alt_amsl_m=5.0, battery=battery, power=power, wind=wind,
+                home_alt_amsl_m=5.0, battery=battery, power=power,
+                wind=dataclasses.replace(wind, seed=sysid),
                 params=dict(params))
             copters.append(ScenarioCopter(sysid, f"drone-{len(copters) + 1:02d}", warehouse.id,
                                           config))

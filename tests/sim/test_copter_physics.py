@@ -92,3 +92,13 @@ def test_local_frame_round_trips(n: float, e: float) -> None:
     lat, lon = frame.to_lat_lon_deg(n, e)
     n2, e2 = frame.to_ne_m(lat, lon)
     assert n2 == pytest.approx(n, abs=1e-6) and e2 == pytest.approx(e, abs=1e-6)
+
+
+def test_gusts_are_deterministic_bounded_and_differ_by_seed() -> None:
+    wind = Wind.from_direction(5.0, 90.0, gust_m_s=4.0, seed=3)
+    speeds = [math.hypot(w.north_m_s, w.east_m_s) for w in (wind.at(t / 2) for t in range(200))]
+    assert min(speeds) >= 5.0 - 1e-9 and max(speeds) <= 9.0 + 1e-9
+    assert max(speeds) - min(speeds) > 2.0
+    assert wind.at(12.3) == wind.at(12.3)
+    assert Wind.from_direction(5.0, 90.0, 4.0, seed=4).at(12.3) != wind.at(12.3)
+    assert Wind(1.0, 2.0).at(5.0) == Wind(1.0, 2.0)
