@@ -171,3 +171,53 @@ async def test_tcp_client_talks_to_a_listening_autopilot_and_reconnects() -> Non
         await client.close()
         server.close()
         await server.wait_closed()
+
+
+class Recorder(asyncio.DatagramProtocol):
+    """A drone socket that only records what the ground station sends."""
+
+    def __init__(self) -> None:
+        self.ap = ScriptedAutopilot(7)
+        self.heard: list[Any] = []
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.heard += self.ap.heard(data)
+
+
+async def test_timeouts_at_the_edge_run_on_the_injected_clock() -> None:
+    from vehicles.clock import VirtualClock
+    from vehicles.mavlink.events import LinkStateChanged
+    from vehicles.mavlink.operation import OperationTimeoutError
+
+    clock = VirtualClock()
+    endpoint = await UdpEndpoint.start(port=0, clock=clock,
+                                       config=LinkConfig(stream_rates_hz={}))
+    events = endpoint.subscribe()
+    recorder = Recorder()
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        lambda: recorder, local_addr=("127.0.0.1", 0))
+    try:
+        transport.sendto(recorder.ap.heartbeat(), ("127.0.0.1", endpoint.port))
+        drone = await endpoint.wait_for_drone(7, timeout_s=5)
+        land = asyncio.create_task(drone.land())
+        await clock.advance(6.0)  # virtual seconds: no wall-clock wait
+        with pytest.raises(OperationTimeoutError):
+            await land
+        assert drone.link_state is LinkState.LOST
+        changes = []
+        while not events.empty():
+            event = events.get_nowait()
+            if isinstance(event, LinkStateChanged):
+                changes.append(event.new)
+        assert changes == [LinkState.UP, LinkState.DEGRADED, LinkState.LOST]
+        for _ in range(50):  # the datagrams already sent reach the recorder
+            if len([m for m in recorder.heard if m.get_type() == "HEARTBEAT"]) >= 6:
+                break
+            await asyncio.sleep(0.01)
+        beats = [m for m in recorder.heard if m.get_type() == "HEARTBEAT"]
+        lands = [m.confirmation for m in recorder.heard
+                 if m.get_type() == "COMMAND_LONG" and m.command == C.MAV_CMD_NAV_LAND]
+        assert 6 <= len(beats) <= 7 and lands == [0, 1, 2]
+    finally:
+        transport.close()
+        await endpoint.close()
