@@ -43,6 +43,10 @@ def _rtl_or_land(fc: FlightController, mode: CopterMode) -> None:
 
 def check_battery(fc: FlightController) -> None:
     p, batt, now_s = fc.params, fc.battery, fc.now_s
+    if batt is not fc._failsafe_battery:  # a fresh pack (a swap is a reboot in effect)
+        fc._failsafe_battery = batt
+        fc.battery_failsafe = 0
+        fc._batt_low_since_s = fc._batt_crt_since_s = None
 
     def level_reached(volt_key: str, mah_key: str, since_attr: str) -> bool:
         volt_low = p[volt_key] > 0 and batt.voltage_v < p[volt_key] and batt.current_a > 0

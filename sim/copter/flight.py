@@ -87,6 +87,7 @@ class FlightController:
         self.ekf_failsafe = False
         self._no_position_since_s: float | None = None
         self.battery_failsafe = 0  # 0 none, 1 low, 2 critical
+        self._failsafe_battery = self.battery  # swapping `battery` clears the failsafe
         self._batt_low_since_s: float | None = None
         self._batt_crt_since_s: float | None = None
         self._landed_since_s: float | None = None

@@ -7,6 +7,7 @@ import math
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from sim.copter import CopterAutopilot, CopterConfig, CopterMode, Wind
+from sim.copter.battery import Battery
 from tests.sim.copter_ground_station import ScriptedGroundStation
 
 C = mavlink
@@ -185,3 +186,15 @@ def test_sudden_battery_loss_triggers_the_failsafe() -> None:
     gcs.run(1.0)
     assert any(t.startswith("Battery 1 is") for t in gcs.texts())
     assert mode(gcs) in (CopterMode.RTL, CopterMode.LAND)
+
+
+def test_a_battery_swap_clears_the_battery_failsafe() -> None:
+    gcs = ScriptedGroundStation(CopterAutopilot(CopterConfig(battery_soc=0.1)))
+    gcs.run(3.0)
+    gcs.set_mode(CopterMode.GUIDED)
+    assert gcs.arm() == C.MAV_RESULT_FAILED
+    fc = gcs.copter.fc
+    fc.battery = Battery(fc.battery.spec, 1.0)  # the ground crew swaps the pack
+    gcs.run(0.5)
+    assert fc.battery_failsafe == 0
+    assert gcs.arm() == C.MAV_RESULT_ACCEPTED
