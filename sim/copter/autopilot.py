@@ -341,7 +341,7 @@ class CopterAutopilot:
         else:
             if item.has_position:
                 north_m, east_m = fc.frame.to_ne_m(item.lat_deg, item.lon_deg)
-                up_m = fc.mission._up_m(item)
+                up_m = fc.mission.up_m_of(item)
                 if fc.guided_goto(north_m, east_m, up_m):
                     result = C.MAV_MISSION_ACCEPTED
         self.queue(self.mav.mission_ack_encode(msg.get_srcSystem(), msg.get_srcComponent(),

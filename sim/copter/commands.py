@@ -142,7 +142,7 @@ def handle(ap: CopterAutopilot, msg: Any, is_int: bool) -> int:
         if fc.mode != CopterMode.AUTO:
             return FAILED
         if p1 == 0:
-            hold = fc._stopping_point(NavTarget(fc.body.north_m, fc.body.east_m, fc.body.up_m))
+            hold = fc.stopping_point(NavTarget(fc.body.north_m, fc.body.east_m, fc.body.up_m))
             return ACCEPTED if fc.mission.pause(hold) else FAILED
         return ACCEPTED if fc.mission.resume() else FAILED
     if cmd == C.MAV_CMD_SET_MESSAGE_INTERVAL:

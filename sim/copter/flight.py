@@ -92,7 +92,7 @@ class FlightController:
         self._batt_crt_since_s: float | None = None
         self._landed_since_s: float | None = None
         self._last_prearm_report_s = now_s
-        self._rtl_stage = ""
+        self.rtl_stage = ""
         self._rtl_dest_ne_m = (0.0, 0.0)
         self.rally_ne_m: list[tuple[float, float]] = []
         self._stage_until_s = 0.0
@@ -252,7 +252,7 @@ class FlightController:
         self.target = None
         if self.mode in (CopterMode.LOITER, CopterMode.BRAKE, CopterMode.POSHOLD,
                          CopterMode.GUIDED):
-            self.target = None if self.land_complete else self._stopping_point(here)
+            self.target = None if self.land_complete else self.stopping_point(here)
             self.guided_speed_m_s = None
         elif self.mode in (CopterMode.RTL, CopterMode.SMART_RTL):
             self.start_rtl()
@@ -263,7 +263,7 @@ class FlightController:
         if previous == CopterMode.AUTO and self.mode != CopterMode.AUTO:
             self.mission.stop()
 
-    def _stopping_point(self, here: NavTarget) -> NavTarget:
+    def stopping_point(self, here: NavTarget) -> NavTarget:
         """Where the copter can stop from its current velocity (ArduPilot's stopping point)."""
         a = self.config.limits.horiz_accel_m_s2
         v = self.body.ground_speed_m_s
@@ -319,7 +319,7 @@ class FlightController:
         if mode == CopterMode.AUTO:
             target = self.mission.update(dt_s)
         elif mode in (CopterMode.RTL, CopterMode.SMART_RTL):
-            target = self._rtl_target()
+            target = self.rtl_target()
         elif mode == CopterMode.LAND:
             target = self.land_target(self.body.north_m, self.body.east_m)
         elif mode in HOLDS_POSITION:
@@ -337,7 +337,7 @@ class FlightController:
         if target is None:
             if self.land_complete:
                 return 0.0, 0.0, 0.0
-            self.target = target = self._stopping_point(
+            self.target = target = self.stopping_point(
                 NavTarget(self.body.north_m, self.body.east_m, self.body.up_m))
         if target.land:
             vn, ve, _ = self.body.velocity_towards(
@@ -360,12 +360,13 @@ class FlightController:
 
     def start_rtl(self) -> None:
         """Begin a return: to home or the nearest rally point (ArduPilot, RALLY_INCL_HOME=1)."""
-        self._rtl_stage = "climb"
+        self.rtl_stage = "climb"
         here = (self.body.north_m, self.body.east_m)
         self._rtl_dest_ne_m = min([self.home_ne_m, *self.rally_ne_m],
                                   key=lambda p: math.dist(p, here))
 
-    def _rtl_target(self) -> NavTarget | None:
+    def rtl_target(self) -> NavTarget | None:
+        """Where RTL steers now: climb, return, loiter, then land (or hold at RTL_ALT_FINAL)."""
         if self.land_complete:
             return None
         home_n, home_e = self._rtl_dest_ne_m
@@ -375,23 +376,23 @@ class FlightController:
         rtl_alt_m = max(rtl_alt_m, self.body.up_m)
         speed = self.params["RTL_SPEED"] / 100.0 or self.wp_speed_m_s()
         dist_home = ((self.body.north_m - home_n) ** 2 + (self.body.east_m - home_e) ** 2) ** 0.5
-        if self._rtl_stage == "climb":
+        if self.rtl_stage == "climb":
             if self.body.up_m >= rtl_alt_m - 0.5 or dist_home < self.wp_radius_m():
-                self._rtl_stage = "return"
+                self.rtl_stage = "return"
             else:
                 return NavTarget(self.body.north_m, self.body.east_m, rtl_alt_m)
-        if self._rtl_stage == "return":
+        if self.rtl_stage == "return":
             if dist_home < self.wp_radius_m() and self.body.ground_speed_m_s < 0.5:
-                self._rtl_stage = "loiter"
+                self.rtl_stage = "loiter"
                 self._stage_until_s = self.now_s + self.params["RTL_LOIT_TIME"] / 1000.0
             else:
                 return NavTarget(home_n, home_e, rtl_alt_m, speed_m_s=speed)
-        if self._rtl_stage == "loiter" and self.now_s < self._stage_until_s:
+        if self.rtl_stage == "loiter" and self.now_s < self._stage_until_s:
             return NavTarget(home_n, home_e, self.body.up_m)
         final_m = self.params["RTL_ALT_FINAL"] / 100.0
         if final_m > 0:
             return NavTarget(home_n, home_e, self.home_up_m + final_m)
-        self._rtl_stage = "land"
+        self.rtl_stage = "land"
         return self.land_target(home_n, home_e)
 
     def _touchdown(self) -> None:

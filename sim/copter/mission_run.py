@@ -194,7 +194,7 @@ class MissionRunner:
             north_m, east_m = fc.frame.to_ne_m(item.lat_deg, item.lon_deg)
         else:
             north_m, east_m = here_n, here_e
-        up_m = self._up_m(item)
+        up_m = self.up_m_of(item)
         cmd = item.command
         if cmd == C.MAV_CMD_NAV_TAKEOFF:
             self._target = NavTarget(here_n, here_e, max(up_m, here_up), takeoff=True)
@@ -244,7 +244,8 @@ class MissionRunner:
         cos_turn = (in_n * out_n + in_e * out_e) / norm
         return (self.speed_m_s or fc.wp_speed_m_s()) * (1.0 + cos_turn) / 2.0
 
-    def _up_m(self, item: MissionItem) -> float:
+    def up_m_of(self, item: MissionItem) -> float:
+        """An item's altitude in the local frame (metres above home's ground)."""
         if item.frame in AMSL_FRAMES:
             return item.z - self.fc.frame.origin_alt_amsl_m
         if item.frame in (C.MAV_FRAME_GLOBAL_TERRAIN_ALT, C.MAV_FRAME_GLOBAL_TERRAIN_ALT_INT):
@@ -281,7 +282,7 @@ class MissionRunner:
             return None
         cmd = item.command
         if cmd == C.MAV_CMD_NAV_RETURN_TO_LAUNCH:
-            return fc._rtl_target()
+            return fc.rtl_target()
         if cmd == C.MAV_CMD_NAV_LAND:
             if fc.land_complete:
                 return None

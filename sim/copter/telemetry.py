@@ -138,7 +138,7 @@ def landed_state(fc: FlightController) -> int:
         return int(C.MAV_LANDED_STATE_ON_GROUND)
     target = fc.target
     if fc.mode == CopterMode.LAND or (target is not None and target.land) or (
-        fc.mode in (CopterMode.RTL, CopterMode.SMART_RTL) and fc._rtl_stage == "land"
+        fc.mode in (CopterMode.RTL, CopterMode.SMART_RTL) and fc.rtl_stage == "land"
     ):
         return int(C.MAV_LANDED_STATE_LANDING)
     if target is not None and target.takeoff:
