@@ -270,3 +270,20 @@ def test_only_the_autopilots_heartbeat_keeps_the_link_up() -> None:
     drone.arm(h.now_s)
     sent = h.of_type(h.collect(), "COMMAND_LONG")
     assert sent[0].target_component == 1
+
+
+def test_mission_control_commands_encode_as_the_standard_says() -> None:
+    from vehicles.mavlink import commands
+
+    h, _ = connected()
+    drone = h.station.drones[1]
+    for spec in (commands.fence_enable(True), commands.set_mission_current(4),
+                 commands.pause_continue(resume=False), commands.request_message(242),
+                 commands.gripper_release()):
+        drone.command(spec, h.now_s)
+    sent = [(m.command, m.param1, m.param2) for m in h.of_type(h.collect(), "COMMAND_LONG")]
+    assert sent == [(C.MAV_CMD_DO_FENCE_ENABLE, 1.0, 0.0),
+                    (C.MAV_CMD_DO_SET_MISSION_CURRENT, 4.0, 0.0),
+                    (C.MAV_CMD_DO_PAUSE_CONTINUE, 0.0, 0.0),
+                    (C.MAV_CMD_REQUEST_MESSAGE, 242.0, 0.0),
+                    (C.MAV_CMD_DO_GRIPPER, 1.0, float(C.GRIPPER_ACTION_RELEASE))]

@@ -260,3 +260,18 @@ def request_message(msgid: int) -> CommandSpec:
 def gripper_release(instance: int = 1) -> CommandSpec:
     """MAV_CMD_DO_GRIPPER param2 0 = release."""
     return _spec(C.MAV_CMD_DO_GRIPPER, float(instance), float(C.GRIPPER_ACTION_RELEASE))
+
+
+def fence_enable(enabled: bool = True) -> CommandSpec:
+    """MAV_CMD_DO_FENCE_ENABLE (an uploaded fence is only enforced once enabled)."""
+    return _spec(C.MAV_CMD_DO_FENCE_ENABLE, 1.0 if enabled else 0.0)
+
+
+def set_mission_current(seq: int) -> CommandSpec:
+    """MAV_CMD_DO_SET_MISSION_CURRENT: continue the mission from item `seq`."""
+    return _spec(C.MAV_CMD_DO_SET_MISSION_CURRENT, float(seq))
+
+
+def pause_continue(resume: bool) -> CommandSpec:
+    """MAV_CMD_DO_PAUSE_CONTINUE: param1 0 holds the mission, 1 continues it."""
+    return _spec(C.MAV_CMD_DO_PAUSE_CONTINUE, 1.0 if resume else 0.0)

@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from vehicles.mavlink import commands
 from vehicles.mavlink.commands import CommandResult, CommandSpec
 from vehicles.mavlink.events import LinkState
 from vehicles.mavlink.link import DroneLink
@@ -117,6 +118,22 @@ class Drone:
     async def change_speed(self, speed_m_s: float) -> CommandResult:
         """Change the cruise speed."""
         return await self._run(self.link.change_speed(speed_m_s, self._now()))
+
+    async def enable_fence(self, enabled: bool = True) -> CommandResult:
+        """Enforce (or stop enforcing) the uploaded fence (MAV_CMD_DO_FENCE_ENABLE)."""
+        return await self.command(commands.fence_enable(enabled))
+
+    async def pause_mission(self) -> CommandResult:
+        """Hold where it is, keeping the mission (MAV_CMD_DO_PAUSE_CONTINUE 0)."""
+        return await self.command(commands.pause_continue(resume=False))
+
+    async def resume_mission(self) -> CommandResult:
+        """Continue the held mission (MAV_CMD_DO_PAUSE_CONTINUE 1)."""
+        return await self.command(commands.pause_continue(resume=True))
+
+    async def set_mission_current(self, seq: int) -> CommandResult:
+        """Fly the mission on from item `seq` (MAV_CMD_DO_SET_MISSION_CURRENT)."""
+        return await self.command(commands.set_mission_current(seq))
 
     async def upload_mission(self, items: list[MissionItem]) -> int:
         """Upload a mission; the number of items the drone accepted."""
