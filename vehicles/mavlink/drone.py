@@ -160,5 +160,5 @@ class Drone:
             if remaining_s <= 0:
                 raise OperationTimeoutError(f"drone {self.sysid}: condition not met in "
                                             f"{timeout_s} s")
-            await self._endpoint.wait_changed(min(remaining_s, 0.5))
+            await self._endpoint.wait_changed(self.sysid, min(remaining_s, 0.5))
         return self.link.state

@@ -77,6 +77,7 @@ class GroundStation:
         self._conflicts_reported: set[tuple[int, Address]] = set()
         self._events: list[LinkEvent] = []
         self._peers: list[Address] = []
+        self._touched: set[int] = set()  # drones that received something since last asked
         self._pending_out: dict[int, DroneLink] = {}  # drones with packets waiting
         self._pending_events: dict[int, DroneLink] = {}  # drones with events waiting
         self._peer_next: dict[Address, float] = {}
@@ -160,6 +161,11 @@ class GroundStation:
                     out.extend(self._peer_heartbeat(peer))
         return out
 
+    def take_touched(self) -> set[int]:
+        """System ids of the drones that handled a message since the last call."""
+        touched, self._touched = self._touched, set()
+        return touched
+
     def events(self) -> list[LinkEvent]:
         """Events since the last call, in order."""
         events, self._events = self._events, []
@@ -236,6 +242,7 @@ class GroundStation:
         if target not in (0, self.config.gcs_sysid):
             self.counters["not_for_us"] += 1
             return
+        self._touched.add(sysid)
         drone.handle(msg, now_s)
 
     def _signature_ok(self, msg: Any, sysid: int, msgid: int) -> bool:

@@ -51,7 +51,7 @@ class Endpoint:
         self._subscribers: list[asyncio.Queue[LinkEvent]] = []
         self._handles: dict[int, Drone] = {}
         self._ticker: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()
+        self._changed: dict[int, asyncio.Event] = {}  # per drone, for `Drone.wait_for`
 
     def drone(self, sysid: int) -> Drone:
         """The handle of drone `sysid` (CONNECTING until its first heartbeat)."""
@@ -73,8 +73,11 @@ class Endpoint:
         self._subscribers.append(queue)
         return queue
 
-    def flush(self) -> None:
-        """Send what the core has queued and hand out its events (after any input)."""
+    def flush(self, all_changed: bool = False) -> None:
+        """Send what the core has queued and hand out its events (after any input).
+
+        Wakes the `wait_changed` of the drones that received something (all, after a tick).
+        """
         for data, address in self.station.datagrams_to_send():
             self._send(data, address)
         events = self.station.events()
@@ -85,12 +88,16 @@ class Endpoint:
                     queue.get_nowait()
                     self.events_dropped += 1
                 queue.put_nowait(event)
-        self._changed.set()
+        touched = self.station.take_touched()
+        for sysid, changed in self._changed.items():
+            if all_changed or sysid in touched:
+                changed.set()
 
-    async def wait_changed(self, timeout_s: float) -> None:
-        """Until the next input or tick, or `timeout_s` of clock time."""
-        self._changed.clear()
-        waiter = asyncio.ensure_future(self._changed.wait())
+    async def wait_changed(self, sysid: int, timeout_s: float) -> None:
+        """Until drone `sysid` receives something or a tick passes, or `timeout_s` of clock time."""
+        changed = self._changed.setdefault(sysid, asyncio.Event())
+        changed.clear()
+        waiter = asyncio.ensure_future(changed.wait())
         sleeper = asyncio.ensure_future(self.clock.sleep(timeout_s))
         try:
             await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
@@ -108,7 +115,7 @@ class Endpoint:
     async def _tick_loop(self) -> None:
         while True:
             self.station.poll(self.clock.now_s())
-            self.flush()
+            self.flush(all_changed=True)
             await self.clock.sleep(self.tick_s)
 
     def _send(self, data: bytes, address: Address) -> None:
