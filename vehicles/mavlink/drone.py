@@ -25,6 +25,7 @@ from vehicles.mavlink.link import DroneLink
 from vehicles.mavlink.mission import FENCE, MISSION, MissionItem
 from vehicles.mavlink.modes import FlightMode
 from vehicles.mavlink.operation import Operation, OperationTimeoutError
+from vehicles.mavlink.params import REAL32, ParamValue
 from vehicles.mavlink.telemetry import DroneState, Readiness
 
 if TYPE_CHECKING:
@@ -134,6 +135,14 @@ class Drone:
     async def set_mission_current(self, seq: int) -> CommandResult:
         """Fly the mission on from item `seq` (MAV_CMD_DO_SET_MISSION_CURRENT)."""
         return await self.command(commands.set_mission_current(seq))
+
+    async def set_param(self, name: str, value: float, param_type: int = REAL32) -> ParamValue:
+        """Write an autopilot parameter (e.g. FENCE_ENABLE, FS_GCS_ENABLE); confirmed value."""
+        return await self._run(self.link.set_param(name, value, self._now(), param_type))
+
+    async def get_param(self, name: str) -> ParamValue:
+        """Read an autopilot parameter."""
+        return await self._run(self.link.get_param(name, self._now()))
 
     async def upload_mission(self, items: list[MissionItem]) -> int:
         """Upload a mission; the number of items the drone accepted."""

@@ -37,6 +37,7 @@ from vehicles.mavlink.events import (
 from vehicles.mavlink.mission import MISSION, MissionClient, MissionItem, MissionTiming
 from vehicles.mavlink.modes import PX4, FlightMode, mode_request
 from vehicles.mavlink.operation import LinkError, Operation
+from vehicles.mavlink.params import REAL32, ParamClient, ParamValue
 from vehicles.mavlink.signing import SigningConfig
 from vehicles.mavlink.telemetry import DroneState, Readiness
 
@@ -110,6 +111,7 @@ class DroneLink:
                                signing.link_id if signing else 0)
         self.commands = CommandSender(sysid, self._queue, config.command_timing)
         self.missions = MissionClient(sysid, self._queue, config.mission_timing)
+        self.params = ParamClient(sysid, self._queue, self._autopilot)
         self.statustexts: deque[StatusText] = deque(maxlen=200)
         self.messages_received = 0
         self.last_heartbeat_s: float | None = None
@@ -143,6 +145,7 @@ class DroneLink:
                 self.autopilot_compid = compid
                 self.commands.target_component = compid
                 self.missions.target_component = compid
+                self.params.target_component = compid
             if compid != self.autopilot_compid:
                 return  # a camera, gimbal or companion: not the autopilot's link health
             self.last_heartbeat_s = now_s
@@ -151,6 +154,9 @@ class DroneLink:
         if kind == "COMMAND_ACK":
             self.commands.on_ack(msg, now_s)
             self._pump_intervals(now_s)
+            return
+        if kind == "PARAM_VALUE":
+            self.params.on_value(msg)
             return
         if kind.startswith("MISSION_") and kind not in ("MISSION_CURRENT",
                                                         "MISSION_ITEM_REACHED"):
@@ -186,6 +192,7 @@ class DroneLink:
                                               0, 0, int(C.MAV_STATE_ACTIVE)))
         self.commands.poll(now_s)
         self.missions.poll(now_s)
+        self.params.poll(now_s)
         self._pump_intervals(now_s)
 
     def take_output(self) -> list[bytes]:
@@ -279,6 +286,17 @@ class DroneLink:
         """Delete the stored mission or fence."""
         self._now_s = now_s
         return self.missions.clear(mission_type, now_s)
+
+    def set_param(self, name: str, value: float, now_s: float, param_type: int = REAL32
+                  ) -> Operation[ParamValue]:
+        """Write a parameter (PARAM_SET, confirmed by PARAM_VALUE)."""
+        self._now_s = now_s
+        return self.params.set(name, value, now_s, param_type)
+
+    def get_param(self, name: str, now_s: float) -> Operation[ParamValue]:
+        """Read a parameter."""
+        self._now_s = now_s
+        return self.params.get(name, now_s)
 
     def readiness(self) -> Readiness:
         """Would the autopilot arm now, and why not."""
