@@ -261,3 +261,28 @@ def test_random_bytes_never_break_the_copter(data: bytes) -> None:
 
 
 SHARED = ready(sysid=1)
+
+
+def test_brake_and_loiter_stop_and_hold_where_they_can() -> None:
+    for mode in (CopterMode.BRAKE, CopterMode.LOITER):
+        gcs = ready()
+        gcs.set_mode(CopterMode.GUIDED)
+        gcs.arm()
+        gcs.command(TAKEOFF, 0, 0, 0, 0, 0, 0, 10)
+        gcs.run(6.0)
+        gcs.send(gcs.mav.command_int_encode(
+            1, 1, C.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT, C.MAV_CMD_DO_REPOSITION, 0, 0, -1, 0, 0,
+            0, 356580000, 1400350000, 10.0))  # about 1.1 km north
+        gcs.run(10.0)
+        fc = gcs.copter.fc
+        speed = fc.body.ground_speed_m_s
+        assert speed > 9.0
+        start_n = fc.body.north_m
+        assert gcs.set_mode(mode) == C.MAV_RESULT_ACCEPTED
+        gcs.run(15.0)
+        stop_n = fc.body.north_m
+        assert fc.body.ground_speed_m_s < 0.1
+        # within the stopping distance v^2 / (2 a) (and a little for the reaction)
+        assert stop_n - start_n <= speed**2 / (2 * fc.config.limits.horiz_accel_m_s2) + 2.0
+        gcs.run(10.0)
+        assert abs(fc.body.north_m - stop_n) < 0.1 and gcs.copter.fc.armed
