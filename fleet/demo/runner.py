@@ -33,6 +33,7 @@ import uvicorn
 
 from fleet.api import create_app
 from fleet.config import parse_config
+from fleet.demo.drone_world import DroneWorld
 from fleet.demo.memory import MemoryGroundServer
 from fleet.demo.setup import DEMO_TOKENS, ground_fleet, service_config, tokens, trip_points
 from fleet.ground_server import GroundServer
@@ -309,6 +310,9 @@ async def run_wire(
         fleet.add(vehicle)
     await fleet.start()
     await asyncio.wait_for(fleet.wait_connected(), 30)
+    drones = DroneWorld(service, scenario, clock, speed)
+    await drones.start()
+    print(f"  drones        MAVLink UDP 127.0.0.1:{drones.endpoint.port if drones.endpoint else '-'}", flush=True)
     world = World(scenario, "wire", hours)
     subs = [s for s in submissions(scenario, net) if s.at_s < hours * 3600.0]
     end_s = hours * 3600.0 + DRAIN_S
@@ -339,8 +343,11 @@ async def run_wire(
                 i += 1
             world.sample(now, fleet.runner.vehicles)
             world.progress(now, service, end_s)
+            drones.tick(world.record)
             await asyncio.sleep(0.05)
     finally:
+        drones.violations(world.record)
+        await drones.stop()
         await fleet.stop()
         world.record.sim_hours = clock.now_s() / 3600.0
         world.outcomes(service, subs)

@@ -1,0 +1,184 @@
+"""The demo's drones: simulated ArduPilot-like copters over real UDP, the service's MAVLink
+endpoint and drone operations, a ground crew at each warehouse, and the safety truth.
+
+Timing is in clock seconds, and the demo's clock runs `speed` times faster than the wall, so the
+link's stream rates, heartbeat and timeouts are scaled by `k = speed / 5` (telemetry a few times
+per wall second, the same timeouts in wall time as at 5x). A real deployment uses the defaults.
+
+The ground crew is part of the world, not of the service: when a copter is landed and disarmed
+at its warehouse it swaps the battery (after `battery_swap_s`) and loads the parcel the service
+says is next. What the report says about safety comes from the copters themselves: every landing's
+state of charge, the closest approach between airborne copters, and the airspace check of every
+flown track.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from fleet.drones import DroneOperations
+from fleet.service import FleetService
+from geofences.conformance import ConformanceChecker
+from sim.copter.battery import Battery, BatterySpec
+from sim.copter.flight import CopterConfig
+from sim.copter.swarm import CopterSwarm, SwarmCopter
+from sim.scenario.model import Scenario
+from sim.scenario.record import Landing, RunRecord, Track, TrackPoint, Violation
+from vehicles.clock import Clock
+from vehicles.mavlink import UdpEndpoint
+from vehicles.mavlink.commands import CommandTiming
+from vehicles.mavlink.link import DEFAULT_STREAM_RATES_HZ, LinkConfig
+from vehicles.mavlink.mission import MissionTiming
+
+NOMINAL_V = 6 * 3.7
+
+
+def link_config(speed: float) -> LinkConfig:
+    k = max(1.0, speed / 5.0)
+    return LinkConfig(
+        heartbeat_period_s=k, degraded_after_s=5.0 * k, lost_after_s=15.0 * k,
+        stream_rates_hz={name: hz / k for name, hz in DEFAULT_STREAM_RATES_HZ.items()},
+        command_timing=CommandTiming(ack_timeout_s=1.5 * k, attempts=3, in_progress_timeout_s=30.0 * k),
+        # the autopilot gives up on an upload after 8 s of its clock: ask again well before that
+        mission_timing=MissionTiming(item_timeout_s=min(1.5 * k, 3.0), retries=8),
+    )
+
+
+@dataclass
+class _Crew:
+    landed_at_s: float | None = None
+    airborne: bool = False
+    loaded_order: str = ""
+    last_soc: float = 1.0
+
+
+@dataclass
+class DroneWorld:
+    service: FleetService
+    scenario: Scenario
+    clock: Clock
+    speed: float
+    endpoint: UdpEndpoint | None = None
+    swarm: CopterSwarm | None = None
+    ops: DroneOperations | None = None
+    copters: dict[str, SwarmCopter] = field(default_factory=dict)
+    crew: dict[str, _Crew] = field(default_factory=dict)
+    next_track_s: float = 0.0
+
+    async def start(self) -> None:
+        k = max(1.0, self.speed / 5.0)
+        first = next(s for s in self.service.config.sites if s.kind == "warehouse")
+        self.service._air_leg_s(first.id, first.id)  # build the air matrix before any link runs
+        self.endpoint = await UdpEndpoint.start(host="127.0.0.1", port=0, clock=self.clock,
+                                                config=link_config(self.speed), tick_s=0.05)
+        self.ops = DroneOperations(self.service, self.endpoint)
+        self.service.drone_link = self.ops
+        self.ops.start()
+        self.swarm = CopterSwarm(self.clock, step_s=0.05 * k)
+        d = self.scenario.drone
+        spec = BatterySpec(capacity_mah=d.battery_wh / NOMINAL_V * 1000.0)
+        for v in self.service.config.vehicles:
+            if v.kind != "drone":
+                continue
+            home = self.service.sites[v.home]
+            config = CopterConfig(home_lat_deg=home.lat_deg, home_lon_deg=home.lon_deg, home_alt_amsl_m=0.0,
+                                  battery=spec, params={"FENCE_ENABLE": 1, "LAND_SPEED": 150,
+                                                        "WPNAV_SPEED": d.cruise_speed_m_s * 100})
+            self.copters[v.id] = await self.swarm.add_udp(v.sysid, ("127.0.0.1", self.endpoint.port), config)
+            self.crew[v.id] = _Crew()
+        self.swarm.start()
+
+    def tick(self, record: RunRecord) -> None:
+        """Once per loop of the runner: ground crew, landings, separation, tracks."""
+        now = self.clock.now_s()
+        airborne = []
+        sample = now >= self.next_track_s
+        if sample:
+            self.next_track_s = now + 10.0
+        for did, copter in self.copters.items():
+            fc = copter.autopilot.fc
+            crew = self.crew[did]
+            lat, lon = fc.lat_lon_deg
+            flying = not fc.land_complete
+            if crew.airborne and not flying:  # a landing: the truth of the reserve
+                site = _nearest_site(self.service, lat, lon)
+                record.landings.append(Landing(did, round(now, 1), round(fc.battery.soc, 4), site))
+                crew.landed_at_s = now
+            crew.airborne = flying
+            if flying:
+                airborne.append((lat, lon, fc.alt_amsl_m))
+                record.busy_s[did] = record.busy_s.get(did, 0.0)
+            elif not fc.armed:
+                self._crew_work(did, copter, now)
+            if sample:
+                track = record.tracks.setdefault(did, Track(did, "drone"))
+                track.points.append(TrackPoint(round(now, 1), round(lat, 6), round(lon, 6), round(fc.alt_amsl_m, 1),
+                                               round(fc.battery.soc, 4), self._over_water(lat, lon)))
+                if flying:
+                    record.busy_s[did] = record.busy_s.get(did, 0.0) + 10.0
+            if fc.battery.soc < crew.last_soc:  # energy drawn since the last look (swaps refill)
+                used = (crew.last_soc - fc.battery.soc) * self.scenario.drone.battery_wh
+                record.energy_wh[did] = record.energy_wh.get(did, 0.0) + used
+            crew.last_soc = fc.battery.soc
+        for i in range(len(airborne)):
+            for j in range(i + 1, len(airborne)):
+                record.min_drone_separation_m = min(record.min_drone_separation_m, _dist3(airborne[i], airborne[j]))
+
+    def _crew_work(self, did: str, copter: SwarmCopter, now: float) -> None:
+        fc = copter.autopilot.fc
+        crew = self.crew[did]
+        home = self.service.sites[self.service.drones.drones[did].home]
+        at_home = _flat_m((home.lat_deg, home.lon_deg), fc.lat_lon_deg) < 30.0
+        if not at_home:
+            return
+        swap_s = self.scenario.drone.battery_swap_s
+        if fc.battery.soc < 0.98 and (crew.landed_at_s is None or now - crew.landed_at_s >= swap_s):
+            fc.battery = Battery(fc.battery.spec, 1.0)
+        queue = self.service.drones.drones[did].queue
+        if queue and crew.loaded_order != queue[0]:
+            order = self.service.records.orders.get(queue[0])
+            if order is not None and order.warehouse == self.service.drones.drones[did].home:
+                fc.payload_kg = order.weight_kg
+                crew.loaded_order = queue[0]
+
+    def _over_water(self, lat: float, lon: float) -> bool:
+        land = self.service.airspace.land
+        if land is None:
+            return False
+        import shapely
+
+        return not bool(shapely.contains_xy(land, lon, lat))
+
+    def violations(self, record: RunRecord) -> None:
+        checker = ConformanceChecker(self.service.airspace, 0.0)
+        for did, track in sorted(record.tracks.items()):
+            if track.kind != "drone" or len(track.points) < 2:
+                continue
+            found, _ = checker.check([(p.lat_deg, p.lon_deg, p.alt_m) for p in track.points])
+            for v in found:
+                record.violations.append(Violation(did, 0.0, v.volume_id, v.describe()))
+
+    async def stop(self) -> None:
+        if self.ops is not None:
+            await self.ops.stop()
+        if self.swarm is not None:
+            await self.swarm.close()
+        if self.endpoint is not None:
+            await self.endpoint.close()
+
+
+def _flat_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    dy = (a[0] - b[0]) * 111_000.0
+    dx = (a[1] - b[1]) * 111_000.0 * math.cos(math.radians(a[0]))
+    return math.hypot(dx, dy)
+
+
+def _dist3(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    return math.hypot(_flat_m((a[0], a[1]), (b[0], b[1])), a[2] - b[2])
+
+
+def _nearest_site(service: FleetService, lat: float, lon: float) -> str:
+    best = min(service.config.sites, key=lambda s: _flat_m((s.lat_deg, s.lon_deg), (lat, lon)))
+    d = _flat_m((best.lat_deg, best.lon_deg), (lat, lon))
+    return best.id if d < 100.0 else f"off-site ({d:.0f} m from {best.id})"

@@ -1,0 +1,413 @@
+"""Drone operations: dispatched parcels flown as MAVLink missions, watched by the supervisor.
+
+For each order the dispatcher assigned to a drone, a sortie: the legs (warehouse -> drone port ->
+home) are routed through the airspace by `geofences.plan_route`, turned into a mission (take
+off, cruise waypoints, land and wait at the port, release the parcel, take off, cruise back,
+land) and a fence (`geofences.fence_shapes`: no-fly exclusions plus an inclusion circle), both
+uploaded with `vehicles.mavlink`'s mission protocol; the drone is put in GUIDED, armed, and the
+mission started. Telemetry is followed: reaching the port's landing item delivers the order;
+landing back home frees the drone.
+
+The supervisor's drone rules live here too, checked on every telemetry pass:
+- link lost (`supervisor.link_lost_s`, the link's own LOST state): the parcel aboard stays with
+  the drone (its order stays in flight); orders queued for it and not yet loaded are
+  re-dispatched; when the link returns, `supervisor.drone_link_lost_action` says whether to
+  trust the drone's own failsafe (`wait`) or command `rtl` / `land`;
+- battery: below the reserve plus `battery_margin_fraction` while flying: return to launch;
+- conformance: further than `supervisor.off_path_m` from the planned path: hold (BRAKE).
+Every action is journaled (kind `supervisor`) and so reaches the live feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import shapely
+
+from geofences.fence import fence_shapes
+from geofences.frame import to_local
+from geofences.routing import plan_route
+from vehicles.mavlink import FlightMode, LinkState, SigningConfig, UdpEndpoint
+from vehicles.mavlink import mission_plan as mp
+from vehicles.mavlink.commands import CommandTiming
+from vehicles.mavlink.drone import Drone as DroneHandle
+from vehicles.mavlink.link import DEFAULT_STREAM_RATES_HZ, LinkConfig
+from vehicles.mavlink.mission import MissionTiming
+from vehicles.mavlink.operation import LinkError
+from vehicles.mavlink.telemetry import DroneState
+from vehicles.mavlink.transport import Endpoint
+
+if TYPE_CHECKING:
+    from fleet.service import FleetService
+
+log = logging.getLogger("kaiteki.fleet.drones")
+NAV_LAND = 21  # MAV_CMD_NAV_LAND
+
+
+@dataclass
+class Sortie:
+    order_id: str
+    land_seq: int  # the mission item of the landing at the drone port
+    last_seq: int  # the final landing back home
+    path: shapely.LineString  # planned horizontal path, local metres (EPSG:6677)
+    delivered: bool = False
+    max_seq: int = 0  # furthest mission item known passed (MISSION_ITEM_REACHED or MISSION_CURRENT)
+    was_armed: bool = False
+
+    def follow(self, s: DroneState) -> None:
+        """Progress from telemetry; a reached item can be missed while the link is down."""
+        self.max_seq = max(self.max_seq, s.mission_reached_seq or 0, (s.mission_seq or 0) - 1)
+        self.was_armed = self.was_armed or s.armed
+
+
+@dataclass
+class DroneCrew:
+    """What the service knows about one drone beyond its record."""
+
+    vehicle_id: str
+    sysid: int
+    home: tuple[float, float]
+    handle: DroneHandle
+    queue: list[str] = field(default_factory=list)
+    sortie: Sortie | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    flags: set[str] = field(default_factory=set)
+
+
+class DroneOperations:
+    """The MAVLink side of the service (see the module docstring)."""
+
+    def __init__(self, service: FleetService, endpoint: Endpoint) -> None:
+        self.service = service
+        self.endpoint = endpoint
+        self.crews: dict[str, DroneCrew] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        """Follow every configured drone (the endpoint is the caller's: it opens and closes it)."""
+        cfg = self.service.config
+        for v in cfg.vehicles:
+            if v.kind != "drone":
+                continue
+            site = self.service.sites[v.home]
+            crew = DroneCrew(
+                v.id, v.sysid, (site.lat_deg, site.lon_deg), self.endpoint.drone(v.sysid)
+            )
+            self.crews[v.id] = crew
+            self._tasks.append(asyncio.create_task(self._fly_loop(crew)))
+        self._tasks.append(asyncio.create_task(self._watch_loop()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    # ------------------------------------------------------------------ from the service
+    def assigned(self, order_id: str) -> None:
+        order = self.service.records.orders[order_id]
+        crew = self.crews.get(order.vehicle_id)
+        if crew is not None and order_id not in crew.queue:
+            crew.queue.append(order_id)
+            crew.wake.set()
+
+    def cancelled(self, order_id: str) -> None:
+        for crew in self.crews.values():
+            if order_id in crew.queue and (crew.sortie is None or crew.sortie.order_id != order_id):
+                crew.queue.remove(order_id)
+
+    async def command(self, vehicle_id: str, action: str) -> dict[str, Any]:
+        """Operator hold / resume / return of a drone."""
+        handle = self.crews[vehicle_id].handle
+        try:
+            if action == "hold":
+                await handle.set_mode(FlightMode.BRAKE)
+                self.service.record_vehicle_state(vehicle_id, "holding", "operator")
+            elif action == "resume":
+                await handle.set_mode(FlightMode.AUTO)
+                self.service.record_vehicle_state(vehicle_id, "busy", "operator")
+            else:
+                await handle.return_to_launch()
+                self.service.record_vehicle_state(vehicle_id, "returning", "operator")
+        except LinkError as exc:
+            return {
+                "vehicle_id": vehicle_id,
+                "action": action,
+                "accepted": False,
+                "detail": str(exc),
+            }
+        return {"vehicle_id": vehicle_id, "action": action, "accepted": True, "detail": ""}
+
+    # ------------------------------------------------------------------ sorties
+    async def _fly_loop(self, crew: DroneCrew) -> None:
+        while True:
+            await crew.wake.wait()
+            crew.wake.clear()
+            while crew.queue:
+                order_id = crew.queue[0]
+                if self.service.records.orders[order_id].state != "assigned":
+                    crew.queue.pop(0)
+                    continue
+                if crew.handle.link_state is not LinkState.UP or not crew.handle.readiness().ready:
+                    await asyncio.sleep(0.2)  # wait for the drone (the supervisor watches links)
+                    continue
+                try:
+                    await self._fly(crew, order_id)
+                except (LinkError, ValueError) as exc:
+                    log.warning("sortie of %s for %s failed: %s", crew.vehicle_id, order_id, exc)
+                    crew.sortie = None
+                    if order_id in crew.queue:
+                        crew.queue.remove(order_id)
+                    self.service.redispatch_order(order_id, f"{crew.vehicle_id}: {exc}")
+                    self.service.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
+
+    def _mission(
+        self, crew: DroneCrew, order_id: str
+    ) -> tuple[mp.MissionPlan, Sortie, list[mp.FencePolygon], list[mp.FenceCircle]]:
+        svc = self.service
+        order = svc.records.orders[order_id]
+        wh, port = svc.sites[order.warehouse], svc.sites[order.drone_port]
+        alt = svc.config.drone.cruise_alt_m
+        speed = svc.config.drone.cruise_speed_m_s
+        stops = [crew.home, (wh.lat_deg, wh.lon_deg), (port.lat_deg, port.lon_deg), crew.home]
+        steps: list[mp.Step] = [mp.Takeoff(alt)]
+        line: list[tuple[float, float]] = []
+        for i, (a, b) in enumerate(itertools.pairwise(stops)):
+            if a == b:
+                continue
+            route = plan_route(svc.airspace, a, b, svc.route_options)
+            if not route.legal:
+                raise ValueError(f"no legal route: {route.reason}")
+            line += [to_local(w.lat_deg, w.lon_deg) for w in route.waypoints]
+            steps += [
+                mp.Waypoint(w.lat_deg, w.lon_deg, max(alt, w.alt_agl_m), speed_m_s=speed)
+                for w in route.waypoints[1:-1]
+            ]
+            if i == 0:  # at the warehouse (not home): land to load
+                steps.append(
+                    mp.LandAndWait(*b, wait_s=svc.config.drone.loading_s, takeoff_alt_m=alt)
+                )
+            elif i == 1:
+                steps += [
+                    mp.LandAndWait(
+                        *b, wait_s=svc.config.drone.landing_service_s, takeoff_alt_m=alt
+                    ),
+                    mp.ReleasePayload("gripper"),
+                ]
+            else:
+                steps.append(mp.Land(*b))
+        if steps[-1] != mp.Land(*crew.home):
+            steps.append(mp.Land(*crew.home))
+        home = crew.handle.state.home
+        home_amsl = home.alt_amsl_m if home is not None else 0.0
+        plan = mp.MissionPlan(tuple(steps), home=(*crew.home, home_amsl))
+        items = mp.mission_items(plan)
+        lands = [k for k, it in enumerate(items) if it.command == NAV_LAND]
+        port_land = lands[-2]  # the last landing is home; the one before it is the drone port
+        sortie = Sortie(order_id, port_land, lands[-1], shapely.LineString(line))
+        centre = ((wh.lat_deg + port.lat_deg) / 2, (wh.lon_deg + port.lon_deg) / 2)
+        radius = max(2000.0, sortie.path.length / 2 + 2000.0)
+        shapes = fence_shapes(svc.airspace, centre, radius, svc.route_options)
+        polygons = [mp.FencePolygon(p.vertices, p.inclusion) for p in shapes.polygons]
+        circles = [
+            mp.FenceCircle(c.center[0], c.center[1], c.radius_m, c.inclusion)
+            for c in shapes.circles
+        ]
+        return plan, sortie, polygons, circles
+
+    async def _fly(self, crew: DroneCrew, order_id: str) -> None:
+        svc = self.service
+        plan, sortie, polygons, circles = await asyncio.to_thread(self._mission, crew, order_id)
+        handle = crew.handle
+        await handle.upload_mission(mp.mission_items(plan, autopilot=handle.state.autopilot or 3))
+        await handle.upload_fence(mp.fence_items(polygons, circles))
+        await handle.set_mode(FlightMode.GUIDED)
+        await handle.arm()
+        await handle.start_mission()
+        crew.sortie = sortie
+        svc.record_order_state(order_id, "loaded", crew.vehicle_id)
+        svc.record_order_state(order_id, "in_flight", crew.vehicle_id)
+        svc.record_vehicle_state(crew.vehicle_id, "busy", crew.vehicle_id)
+        longest_s = 6 * 3600.0
+
+        def past_port(st: DroneState) -> bool:
+            sortie.follow(st)
+            return sortie.max_seq >= sortie.land_seq or (sortie.was_armed and not st.armed)
+
+        await handle.wait_for(past_port, longest_s)
+        if sortie.max_seq >= sortie.land_seq:
+            svc.record_order_state(order_id, "delivered", crew.vehicle_id)
+        else:  # down (disarmed) before the drone port: the parcel is not where it should be
+            svc.fail_order(
+                order_id, f"{crew.vehicle_id} landed before the drone port", crew.vehicle_id
+            )
+        sortie.delivered = True
+        crew.queue.remove(order_id)
+        svc.drones.release(order_id)
+
+        def landed(st: DroneState) -> bool:
+            sortie.follow(st)
+            return sortie.was_armed and not st.armed
+
+        await handle.wait_for(landed, longest_s)
+        crew.sortie = None
+        crew.flags.clear()
+        svc.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
+
+    # ------------------------------------------------------------------ supervisor
+    async def _watch_loop(self) -> None:
+        while True:
+            await self.service.clock.sleep(1.0)
+            for vid in sorted(self.crews):
+                try:
+                    self._watch(self.crews[vid])
+                except Exception:  # the supervisor must never die
+                    log.exception("drone supervision of %s failed", vid)
+
+    def _watch(self, crew: DroneCrew) -> None:
+        svc = self.service
+        sv = svc.config.supervisor
+        record = svc.records.vehicles[crew.vehicle_id]
+        s = crew.handle.state
+        link = crew.handle.link_state
+        record.link = {LinkState.UP: "up", LinkState.DEGRADED: "degraded"}.get(link, "lost")
+        if s.lat_deg is not None and s.lon_deg is not None:
+            record.telemetry = {
+                "lat_deg": s.lat_deg,
+                "lon_deg": s.lon_deg,
+                "alt_rel_m": s.alt_rel_m,
+                "heading_deg": s.heading_deg,
+                "speed_m_s": s.ground_speed_m_s,
+                "battery_soc": None
+                if s.battery_remaining_pct is None
+                else s.battery_remaining_pct / 100,
+                "armed": s.armed,
+                "mode": s.mode,
+                "mission_seq": s.mission_seq,
+            }
+            record.last_seen_s = s.position_t_s
+            svc.feed.publish(
+                {
+                    "type": "vehicle",
+                    "id": crew.vehicle_id,
+                    "kind": "drone",
+                    "state": record.state,
+                    "link": record.link,
+                    **record.telemetry,
+                },
+                kind="drone",
+                lat=s.lat_deg,
+                lon=s.lon_deg,
+            )
+        online = link is LinkState.UP and crew.handle.readiness().ready
+        drone = svc.drones.drones.get(crew.vehicle_id)
+        if drone is not None and drone.online != online and (online or link is LinkState.LOST):
+            svc.drones.set_online(crew.vehicle_id, online)
+        if link is LinkState.LOST and "lost" not in crew.flags:
+            crew.flags.add("lost")
+            self._link_lost(crew)
+        elif link is LinkState.UP and "lost" in crew.flags:
+            crew.flags.discard("lost")
+            self._link_back(crew)
+        sortie = crew.sortie
+        if sortie is None or link is LinkState.LOST or not s.armed:
+            return
+        reserve = svc.config.drone.reserve_fraction + sv.battery_margin_fraction
+        soc = record.telemetry.get("battery_soc")
+        if soc is not None and soc < reserve and "battery" not in crew.flags:
+            crew.flags.add("battery")
+            svc.supervisor_action(
+                crew.vehicle_id,
+                "battery low: return to launch",
+                f"{soc:.0%} left, reserve {reserve:.0%}",
+            )
+            self._spawn(crew.handle.return_to_launch())
+        if s.lat_deg is not None and s.lon_deg is not None and not sortie.path.is_empty:
+            off_m = sortie.path.distance(shapely.Point(*to_local(s.lat_deg, s.lon_deg)))
+            if off_m > sv.off_path_m and "off_path" not in crew.flags:
+                crew.flags.add("off_path")
+                svc.supervisor_action(
+                    crew.vehicle_id,
+                    "off the planned path: hold",
+                    f"{off_m:.0f} m from the path (limit {sv.off_path_m:.0f} m)",
+                )
+                self._spawn(crew.handle.set_mode(FlightMode.BRAKE))
+
+    def _link_lost(self, crew: DroneCrew) -> None:
+        svc = self.service
+        aboard = (
+            crew.sortie.order_id if crew.sortie is not None and not crew.sortie.delivered else None
+        )
+        waiting = [o for o in crew.queue if o != aboard]
+        action = svc.config.supervisor.drone_link_lost_action
+        svc.record_vehicle_state(crew.vehicle_id, "offline", "supervisor")
+        svc.supervisor_action(
+            crew.vehicle_id,
+            "drone link lost",
+            f"parcel aboard: {aboard or 'none'} (stays with the drone); re-dispatching {len(waiting)} "
+            f"queued; on reconnection: {action}",
+        )
+        for order_id in waiting:
+            crew.queue.remove(order_id)
+            svc.redispatch_order(order_id, f"drone {crew.vehicle_id} link lost")
+
+    def _link_back(self, crew: DroneCrew) -> None:
+        svc = self.service
+        action = svc.config.supervisor.drone_link_lost_action
+        flying = crew.sortie is not None
+        svc.record_vehicle_state(crew.vehicle_id, "busy" if flying else "idle", "supervisor")
+        svc.supervisor_action(crew.vehicle_id, "drone link back", f"action: {action}")
+        if flying and action == "rtl":
+            self._spawn(crew.handle.return_to_launch())
+        elif flying and action == "land":
+            self._spawn(crew.handle.land())
+
+    def _spawn(self, command: Any) -> None:
+        task: asyncio.Task[Any] = asyncio.ensure_future(command)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no warning
+
+
+async def open_endpoint(service: FleetService) -> UdpEndpoint:
+    """The MAVLink UDP endpoint of the configuration (`listen.mavlink_udp`, signing keys)."""
+    cfg = service.config
+    signing = {
+        v.sysid: SigningConfig(bytes.fromhex(v.signing_key))
+        for v in cfg.vehicles
+        if v.kind == "drone" and v.signing_key
+    }
+    return await UdpEndpoint.start(
+        host=cfg.mavlink_udp.host,
+        port=cfg.mavlink_udp.port,
+        clock=service.clock,
+        signing=signing,
+        config=link_config(cfg.clock_speed),
+    )
+
+
+def link_config(clock_speed: float) -> LinkConfig:
+    """The link's timing for a service clock `clock_speed` times faster than the wall.
+
+    The link counts in clock seconds; on a sped-up clock its heartbeats, stream rates and
+    timeouts are stretched by `k = speed / 5` so they keep the wall-clock behaviour of a 5x run
+    (a real deployment, speed 1, gets the defaults).
+    """
+    k = max(1.0, clock_speed / 5.0)
+    if k == 1.0:
+        return LinkConfig()
+    return LinkConfig(
+        heartbeat_period_s=k,
+        degraded_after_s=5.0 * k,
+        lost_after_s=15.0 * k,
+        stream_rates_hz={name: hz / k for name, hz in DEFAULT_STREAM_RATES_HZ.items()},
+        command_timing=CommandTiming(
+            ack_timeout_s=1.5 * k, attempts=3, in_progress_timeout_s=30.0 * k
+        ),
+        mission_timing=MissionTiming(item_timeout_s=min(1.5 * k, 3.0), retries=8),
+    )
