@@ -31,21 +31,21 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 
 from geofences.conformance import ConformanceChecker
 from geofences.frame import to_local, to_local_arrays, to_wgs84, to_wgs84_arrays
 from geofences.ground import LAND, PERMISSION, PREFERRED, WATER, GroundRaster
+from geofences.lattice import Lattice, build_lattice, walk
 from geofences.route import (
     CostMatrix,
     Route,
@@ -57,41 +57,6 @@ from geofences.route import (
 from geofences.volumes import Airspace, RuleKind, to_local_geometry
 
 FloatArray = npt.NDArray[np.float64]
-NEIGHBOURS = ((1, 0), (0, 1), (1, 1), (1, -1), (2, 1), (1, 2), (2, -1), (1, -2))
-
-
-@dataclass
-class _Graph:
-    """The navigation lattice: node coordinates (local), undirected edges with cost and length,
-    and the same edges stored both ways as a CSR matrix for directed Dijkstra."""
-
-    xy: FloatArray
-    rows: npt.NDArray[np.int64]
-    cols: npt.NDArray[np.int64]
-    weights: FloatArray
-    lengths: FloatArray
-    tree: cKDTree = field(init=False)
-    csr: csr_matrix = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.tree = cKDTree(self.xy)
-        n = len(self.xy)
-        both = np.concatenate([self.rows, self.cols]), np.concatenate([self.cols, self.rows])
-        w = np.concatenate([self.weights, self.weights])
-        self.csr = coo_matrix((w, both), shape=(n, n)).tocsr()
-
-    def with_sources(self, links: Sequence[tuple[npt.NDArray[np.int64], FloatArray]]) -> csr_matrix:
-        """The graph plus one extra node per entry of `links` (appended after the lattice), with
-        edges out of it only: (lattice node indices, costs). Edges *into* the extra nodes are
-        left out, so a search never passes through another endpoint."""
-        base = self.csr
-        n = base.shape[0]
-        counts = [len(nodes) for nodes, _ in links]
-        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
-        indices = np.concatenate([base.indices, *[nodes for nodes, _ in links]])
-        data = np.concatenate([base.data, *[cost for _, cost in links]])
-        size = n + len(links)
-        return csr_matrix((data, indices.astype(base.indices.dtype), indptr), shape=(size, size))
 
 
 class Router:
@@ -188,55 +153,16 @@ class Router:
 
     # ------------------------------------------------------------------ the graph
     @cached_property
-    def graph(self) -> _Graph:
+    def graph(self) -> Lattice:
         """The navigation lattice at the cruise altitude (built on first use)."""
-        g = self.options.grid_m
-        x0, y0, x1, y1 = self.area.bounds
-        gx = np.arange(x0 + g / 2, x1, g)
-        gy = np.arange(y0 + g / 2, y1, g)
-        ix, iy = np.meshgrid(np.arange(len(gx)), np.arange(len(gy)), indexing="ij")
-        ok = ~shapely.contains_xy(self.blocked, gx[ix], gy[iy])
-        index: npt.NDArray[np.int64] = np.full(ok.shape, -1, dtype=np.int64)
-        index[ok] = np.arange(int(ok.sum()))
-        xy = [np.column_stack([gx[ix[ok]], gy[iy[ok]]])]
-        pairs = []
-        for dx, dy in NEIGHBOURS:
-            a = index[
-                max(0, -dx) : index.shape[0] - max(0, dx), max(0, -dy) : index.shape[1] - max(0, dy)
-            ]
-            b = index[max(0, dx) :, max(0, dy) :][: a.shape[0], : a.shape[1]]
-            m = (a >= 0) & (b >= 0)
-            pairs.append(np.column_stack([a[m], b[m]]))
-        n = int(ok.sum())
-        for corridor in self._corridors:  # a finer lattice inside narrow preferred corridors
-            fine = g / 5
-            cx0, cy0, cx1, cy1 = corridor.bounds
-            fx, fy = np.meshgrid(
-                np.arange(cx0, cx1, fine), np.arange(cy0, cy1, fine), indexing="ij"
-            )
-            fx, fy = fx.ravel(), fy.ravel()
-            keep = shapely.contains_xy(corridor, fx, fy) & ~shapely.contains_xy(
-                self.blocked, fx, fy
-            )
-            pts = np.column_stack([fx[keep], fy[keep]])
-            if len(pts) == 0:
-                continue
-            xy.append(pts)
-            local = cKDTree(pts).query_pairs(fine * 1.5, output_type="ndarray")
-            pairs.append(local + n)
-            coarse = cKDTree(xy[0]).query_ball_point(pts, g * 1.2)
-            links = [(n + i, j) for i, js in enumerate(coarse) for j in js]
-            if links:
-                pairs.append(np.asarray(links, dtype=np.int64))
-            n += len(pts)
-        nodes: FloatArray = np.concatenate(xy).astype(float)
-        edges = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
-        ends_a, ends_b = nodes[edges[:, 0]], nodes[edges[:, 1]]
-        legal = self.legal_segments(ends_a, ends_b)
-        edges, ends_a, ends_b = edges[legal], ends_a[legal], ends_b[legal]
-        samples = max(5, int(g / 25))
-        cost, length = self.segment_costs(ends_a, ends_b, samples)
-        return _Graph(nodes, edges[:, 0], edges[:, 1], np.maximum(cost, 1e-6), length)
+        return build_lattice(
+            self.area.bounds,
+            self.blocked,
+            self._corridors,
+            self.options.grid_m,
+            self.legal_segments,
+            self.segment_costs,
+        )
 
     def _links(self, p: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """Legal edges from a point to the lattice nodes near it: (node indices, costs)."""
@@ -344,7 +270,7 @@ class Router:
         if not math.isfinite(best):
             return None
         last = int(in_nodes[int(np.argmin(via))])
-        nodes = _walk(pred, n, last)[1:]
+        nodes = walk(pred, n, last)[1:]
         pts = np.concatenate([a[None, :], gr.xy[nodes], b[None, :]])
         cum = np.concatenate([[0.0], dist[nodes], [best]])
         return self._shorten(pts, cum)
@@ -413,7 +339,7 @@ class Router:
         dist, pred = dijkstra(m, directed=False, indices=0, return_predecessors=True)
         if not math.isfinite(dist[1]):
             raise AssertionError("free space is connected but no visibility path was found")
-        return verts[_walk(pred, 0, 1)]
+        return verts[walk(pred, 0, 1)]
 
     def _finish(
         self, start: tuple[float, float], end: tuple[float, float], pts: FloatArray
@@ -449,89 +375,14 @@ class Router:
         )
 
     def matrix(self, sites: Sequence[tuple[float, float]]) -> CostMatrix:
-        """Pairwise graph routes between `sites` ((lat, lon) pairs).
+        """Pairwise routes between `sites` ((lat, lon) pairs): see `geofences.matrix`.
 
         Raises:
             RouteError: a site is not a finite, in-range latitude/longitude.
         """
-        for k, s in enumerate(sites):
-            check_coordinate(*s, what=f"site {k}")
-        o = self.options
-        pts = np.array([to_local(*s) for s in sites], dtype=float).reshape(-1, 2)
-        k = len(pts)
-        distance = np.full((k, k), np.inf)
-        water = np.zeros((k, k))
-        usable = [
-            not self._endpoint_problem((float(p[0]), float(p[1])), "site")
-            and not self._column_problem(s)
-            for p, s in zip(pts, sites, strict=True)
-        ]
-        gr = self.graph
-        n = len(gr.xy)
-        links = [
-            self._links(p) if ok else (np.zeros(0, np.int64), np.zeros(0))
-            for p, ok in zip(pts, usable, strict=True)
-        ]
-        idx = [i for i in range(k) if usable[i]]
-        for i in idx:
-            distance[i, i] = 0.0
-        pairs = [(i, j) for i in idx for j in idx if i < j]
-        if pairs:
-            pi, pj = np.array(pairs).T
-            direct_ok = self.legal_segments(pts[pi], pts[pj])
-            span = float(np.hypot(*(pts.max(axis=0) - pts.min(axis=0))))
-            direct, _ = self.segment_costs(pts[pi], pts[pj], max(5, int(span / 20)))
-            direct[~direct_ok] = np.inf
-            matrix = gr.with_sources(links)
-            sources = {i: row for row, i in enumerate(idx)}
-            dist, pred = dijkstra(
-                matrix, directed=True, indices=[n + i for i in idx], return_predecessors=True
-            )
-            seg_a, seg_b, owner = [], [], []
-            for p_index, (i, j) in enumerate(pairs):
-                row = sources[i]
-                nodes_j, cost_j = links[j]
-                via = dist[row, nodes_j] + cost_j
-                best = float(via.min()) if len(via) else math.inf
-                if math.isfinite(direct[p_index]) and direct[p_index] <= best:
-                    p = pts[[i, j]]
-                elif math.isfinite(best):
-                    nodes = _walk(pred[row], n + i, int(nodes_j[int(np.argmin(via))]))[1:]
-                    p = np.concatenate([pts[i : i + 1], gr.xy[nodes], pts[j : j + 1]])
-                else:
-                    continue
-                seg_a.append(p[:-1])
-                seg_b.append(p[1:])
-                owner.append(np.full(len(p) - 1, p_index))
-            if owner:
-                who = np.concatenate(owner)
-                _, seg, wet = self._profile(np.concatenate(seg_a), np.concatenate(seg_b), 10)
-                total = np.bincount(who, seg, minlength=len(pairs))
-                wet_total = np.bincount(who, wet, minlength=len(pairs))
-                found = np.bincount(who, minlength=len(pairs)) > 0
-                fi, fj = pi[found], pj[found]
-                distance[fi, fj] = distance[fj, fi] = total[found]
-                frac = wet_total[found] / np.maximum(total[found], 1e-9)
-                water[fi, fj] = water[fj, fi] = frac
-        legal = np.isfinite(distance)
-        alt = o.cruise_alt_m
-        flight = np.where(legal, distance, 0.0)
-        duration = np.where(
-            legal,
-            alt / o.climb_speed_m_s + flight / o.cruise_speed_m_s + alt / o.descent_speed_m_s,
-            np.inf,
-        )
-        np.fill_diagonal(duration, 0.0)
-        length = np.where(legal, flight + 2 * alt, np.inf)
-        np.fill_diagonal(length, 0.0)
-        return CostMatrix(length, duration, water, legal)
+        from geofences.matrix import site_matrix  # it takes a Router
 
-
-def _walk(pred: npt.NDArray[np.int32], source: int, target: int) -> list[int]:
-    nodes = [target]
-    while nodes[-1] != source:
-        nodes.append(int(pred[nodes[-1]]))
-    return nodes[::-1]
+        return site_matrix(self, sites)
 
 
 _ROUTERS: OrderedDict[tuple[int, RouteOptions], Router] = OrderedDict()

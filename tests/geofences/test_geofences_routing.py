@@ -223,6 +223,9 @@ def test_narrow_gap_coarser_than_the_lattice_is_still_found(gap_lat: float) -> N
     assert route.legal, route.reason
     assert route.violations == ()
     assert check_path(airspace, route.path()) == []
+    matrix = router.matrix([(35.62, 140.005), (35.62, 140.045)])
+    assert matrix.legal.all()
+    assert matrix.distance_m[0, 1] == pytest.approx(route.length_m, rel=0.01)
 
 
 def test_take_off_beside_a_low_obstacle_is_refused_not_flown() -> None:
