@@ -36,6 +36,7 @@ from sim.copter.params import ParamError
 C = mavlink
 AUTOPILOT_COMPID = int(C.MAV_COMP_ID_AUTOPILOT1)
 MAX_STEP_S = 0.05
+SIGNING_EPOCH_UNIX_S = 1_420_070_400  # 2015-01-01T00:00:00Z, MAVLink signing's epoch
 PARAMS_PER_ADVANCE = 20
 _REQUESTABLE = {
     C.MAVLINK_MSG_ID_AUTOPILOT_VERSION, *telemetry.MESSAGE_IDS,
@@ -66,6 +67,9 @@ class CopterAutopilot:
             signed and unsigned or badly signed incoming packets are dropped and counted.
         stream_phase: 0..1, shifts the telemetry schedule by that fraction of each interval
             (copters booted together then do not all transmit at once).
+        unix_time_at_zero_s: Unix time at clock time 0, so signature timestamps follow the
+            MAVLink rule (10 us units since 2015); the asyncio edge reads it once. Without it
+            timestamps start at 0 and only increase, which a strict receiver may call stale.
     """
 
     def __init__(
@@ -78,11 +82,13 @@ class CopterAutopilot:
         stream_rates_hz: dict[int, float] | None = None,
         signing_key: bytes | None = None,
         stream_phase: float = 0.0,
+        unix_time_at_zero_s: float | None = None,
     ) -> None:
         if not 1 <= sysid <= 255:
             raise ValueError(f"sysid must be 1..255, got {sysid}")
         config = config or CopterConfig()
         self.sysid = sysid
+        self.unix_time_at_zero_s = unix_time_at_zero_s
         self.fc = FlightController(config, now_s)
         self.fc.params.set("SYSID_THISMAV", sysid)
         self.fc.on_mode_change = lambda _mode: None
@@ -177,6 +183,10 @@ class CopterAutopilot:
 
     # -- sending ---------------------------------------------------------------------------
     def queue(self, msg: Any) -> None:
+        if self.mav.signing.sign_outgoing and self.unix_time_at_zero_s is not None:
+            unix_s = self.unix_time_at_zero_s + self.fc.now_s
+            floor = int((unix_s - SIGNING_EPOCH_UNIX_S) * 100_000)
+            self.mav.signing.timestamp = max(self.mav.signing.timestamp, floor)
         self.mav.send(msg)
 
     def send_now(self, name: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 
 from sim.copter.autopilot import CopterAutopilot
@@ -55,6 +56,8 @@ class CopterSwarm:
         if sysid in self.copters:
             raise ValueError(f"system id {sysid} is already in the swarm")
         autopilot_kwargs.setdefault("stream_phase", (sysid * 0.6180339887) % 1.0)
+        # the edge may read the wall clock once: signature timestamps need Unix time
+        autopilot_kwargs.setdefault("unix_time_at_zero_s", time.time() - self.clock.now_s())
         autopilot = CopterAutopilot(config, sysid, self.clock.now_s(),
                                     **autopilot_kwargs)  # type: ignore[arg-type]
         cut = LinkCut()

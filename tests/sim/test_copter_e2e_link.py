@@ -21,7 +21,7 @@ import pytest
 from sim.copter.flight import CopterConfig
 from sim.copter.swarm import CopterSwarm, SwarmCopter
 from vehicles.clock import ScaledClock
-from vehicles.mavlink import FlightMode, LinkState, UdpEndpoint
+from vehicles.mavlink import FlightMode, LinkState, SigningConfig, UdpEndpoint
 from vehicles.mavlink.drone import Drone
 from vehicles.mavlink.events import LinkStateChanged
 from vehicles.mavlink.mission import MissionItem
@@ -200,6 +200,33 @@ async def test_gcs_failsafe_over_the_link_returns_the_copter_home() -> None:
         assert "GCS Failsafe Cleared" in texts
         fc = copter.autopilot.fc
         assert math.hypot(fc.body.north_m, fc.body.east_m) < 1.5
+        assert swarm.failures == []
+    finally:
+        await swarm.close()
+        await endpoint.close()
+
+
+async def test_signed_link_with_a_signing_copter_and_an_impostor_refused() -> None:
+    """MAVLink 2 signing end to end: the link requires signatures from drone 41; the copter
+    signs with the shared secret and is flown; a copter claiming id 42 without the secret is
+    never accepted."""
+    key = bytes(range(32))
+    clock = ScaledClock(10.0)
+    endpoint = await UdpEndpoint.start(port=0, clock=clock,
+                                       signing={41: SigningConfig(key), 42: SigningConfig(key)})
+    swarm = CopterSwarm(clock, step_s=0.05)
+    try:
+        await swarm.add_udp(41, ("127.0.0.1", endpoint.port), signing_key=key)
+        await swarm.add_udp(42, ("127.0.0.1", endpoint.port))  # unsigned
+        swarm.start()
+        drone = await endpoint.wait_for_drone(41, 30.0)
+        await drone.wait_for(lambda s: readiness(s).ready, 30.0)
+        await drone.set_mode(FlightMode.GUIDED)
+        await drone.arm()
+        await drone.wait_for(lambda s: s.armed, 5.0)
+        impostor = endpoint.drone(42)
+        await clock.sleep(3.0)
+        assert impostor.state.autopilot is None  # its unsigned heartbeats were dropped
         assert swarm.failures == []
     finally:
         await swarm.close()
