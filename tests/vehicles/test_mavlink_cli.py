@@ -35,7 +35,7 @@ def test_cli_prints_discovery_status_and_refused_input() -> None:
         sender.close()
         process.kill()
     assert "DroneDiscovered(sysid=4" in out
-    assert "drone 4: up GUIDED disarmed no position not ready: no 3-D GPS fix" in out
+    assert "drone 4: up (loss 0%) GUIDED disarmed no position not ready: no 3-D GPS fix" in out
     assert "'bad_data'" in out and process.returncode == 0
 
 

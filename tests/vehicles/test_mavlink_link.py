@@ -287,3 +287,26 @@ def test_mission_control_commands_encode_as_the_standard_says() -> None:
                     (C.MAV_CMD_DO_PAUSE_CONTINUE, 0.0, 0.0),
                     (C.MAV_CMD_REQUEST_MESSAGE, 242.0, 0.0),
                     (C.MAV_CMD_DO_GRIPPER, 1.0, float(C.GRIPPER_ACTION_RELEASE))]
+
+
+def test_packet_loss_from_sequence_numbers_degrades_an_on_time_link() -> None:
+    from vehicles.mavlink.quality import LossMeter
+
+    meter = LossMeter(alpha=0.1)
+    for seq in range(0, 400, 2):  # every other packet lost, across the 8-bit wrap
+        meter.observe(seq % 256)
+    assert 0.4 < meter.loss < 0.6 and meter.lost == 199
+    meter.observe(397 % 256)  # a late one: not a 255-packet loss
+    assert meter.lost == 199
+
+    h, ap = connected()
+    drone = h.station.drones[1]
+    for _ in range(40):  # heartbeats on time, but half the packets go missing
+        h.deliver(ap.heartbeat())
+        ap.mav.seq = (ap.mav.seq + 1) % 256
+        h.advance(0.5)
+    assert drone.link_state is LinkState.DEGRADED and drone.loss.loss > 0.25
+    for _ in range(60):  # a clean link again
+        h.deliver(ap.heartbeat())
+        h.advance(0.5)
+    assert drone.link_state is LinkState.UP and drone.loss.loss < 0.10

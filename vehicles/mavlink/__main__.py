@@ -47,7 +47,8 @@ def _status_line(endpoint: Endpoint) -> list[str]:
                     f"{s.lat_deg:.6f},{s.lon_deg:.6f} rel {s.alt_rel_m:.1f} m")
         battery = "" if s.battery_remaining_pct is None else f" battery {s.battery_remaining_pct}%"
         ready = link.readiness()
-        lines.append(f"drone {sysid}: {link.link_state.value} {s.mode} "
+        lines.append(f"drone {sysid}: {link.link_state.value} "
+                     f"(loss {100 * link.loss.loss:.0f}%) {s.mode} "
                      f"{'ARMED' if s.armed else 'disarmed'} {position}{battery} "
                      f"{'ready' if ready.ready else 'not ready: ' + '; '.join(ready.reasons)}")
     return lines

@@ -38,6 +38,7 @@ from vehicles.mavlink.mission import MISSION, MissionClient, MissionItem, Missio
 from vehicles.mavlink.modes import PX4, FlightMode, mode_request
 from vehicles.mavlink.operation import LinkError, Operation
 from vehicles.mavlink.params import REAL32, ParamClient, ParamValue
+from vehicles.mavlink.quality import LossMeter
 from vehicles.mavlink.signing import SigningConfig
 from vehicles.mavlink.telemetry import DroneState, Readiness
 
@@ -70,6 +71,8 @@ class LinkConfig:
         heartbeat_period_s: our GCS heartbeat period (1 Hz as QGroundControl / MAVProxy).
         degraded_after_s: no heartbeat for this long: DEGRADED.
         lost_after_s: no heartbeat for this long: LOST (ArduPilot's FS_GCS_TIMEOUT default, 5 s).
+        degraded_loss / recovered_loss: packet loss (from sequence numbers, an exponential
+            average) above which an otherwise UP link is DEGRADED, and below which it is UP again.
         stream_rates_hz: messages to request by SET_MESSAGE_INTERVAL (name -> Hz; 0 disables).
         unix_time_at_zero_s: Unix time at clock time 0, for signing timestamps (the asyncio
             edge sets it; None signs with a counter that only has to increase).
@@ -79,6 +82,8 @@ class LinkConfig:
     heartbeat_period_s: float = 1.0
     degraded_after_s: float = 2.5
     lost_after_s: float = 5.0
+    degraded_loss: float = 0.25
+    recovered_loss: float = 0.10
     stream_rates_hz: dict[str, float] = field(
         default_factory=lambda: dict(DEFAULT_STREAM_RATES_HZ))
     unix_time_at_zero_s: float | None = None
@@ -114,6 +119,7 @@ class DroneLink:
         self.params = ParamClient(sysid, self._queue, self._autopilot)
         self.statustexts: deque[StatusText] = deque(maxlen=200)
         self.messages_received = 0
+        self.loss = LossMeter()
         self.last_heartbeat_s: float | None = None
         self.last_message_s: float | None = None
         self._events: list[LinkEvent] = []
@@ -149,8 +155,10 @@ class DroneLink:
             if compid != self.autopilot_compid:
                 return  # a camera, gimbal or companion: not the autopilot's link health
             self.last_heartbeat_s = now_s
-            if self.link_state is not LinkState.UP:
+            if self.link_state in (LinkState.CONNECTING, LinkState.LOST):
                 self._set_link_state(LinkState.UP, now_s)
+        if compid == self.autopilot_compid:
+            self.loss.observe(msg.get_seq())
         if kind == "COMMAND_ACK":
             self.commands.on_ack(msg, now_s)
             self._pump_intervals(now_s)
@@ -184,6 +192,13 @@ class DroneLink:
             state = (LinkState.UP if silent_s < self.config.degraded_after_s else
                      LinkState.DEGRADED if silent_s < self.config.lost_after_s else
                      LinkState.LOST)
+            if state is LinkState.UP:  # on time; is too much lost on the way?
+                lossy = self.config.degraded_loss if self.link_state is LinkState.UP \
+                    else self.config.recovered_loss
+                if self.loss.loss > lossy:
+                    state = LinkState.DEGRADED
+            if state is LinkState.LOST and self.link_state is not LinkState.LOST:
+                self.loss.reset()
             if state is not self.link_state:
                 self._set_link_state(state, now_s)
         if self.address is not None and now_s >= self._next_heartbeat_s:
