@@ -242,3 +242,22 @@ def test_take_off_beside_a_low_obstacle_is_refused_not_flown() -> None:
     assert "tower" in route.reason
     away = (35.62 + 120 / 111_000, 140.025)
     assert Router(airspace, OPTIONS).route(away, (35.63, 140.04)).legal
+
+
+@settings(max_examples=20, deadline=None)
+@given(airspaces(), st.lists(points, min_size=2, max_size=4))
+def test_matrix_legality_agrees_with_single_routes(
+    airspace: Airspace, sites: list[tuple[float, float]]
+) -> None:
+    router = Router(airspace, OPTIONS)
+    matrix = router.matrix(sites)
+    for i, a in enumerate(sites):
+        for j, b in enumerate(sites):
+            if i == j:
+                continue
+            route = router.route(a, b)
+            assert bool(matrix.legal[i, j]) == route.legal, (i, j, route.reason)
+            if route.legal:
+                # lattice lengths are never shorter than the shortened route flown (these
+                # airspaces have no land polygon: one cost factor, so cost ties are length ties)
+                assert matrix.distance_m[i, j] >= route.length_m - 1.0
