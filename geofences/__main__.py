@@ -3,6 +3,7 @@
     python -m geofences route --from 35.666,139.930 --to 35.644,140.0565 --json
     python -m geofences check flight.geojson
     python -m geofences bench --json bench.json
+    python -m geofences demo
 
 Exit codes: 0 fine, 1 a route is not legal / a path has violations, 2 bad input.
 """
@@ -180,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--ground-amsl", type=float, default=0.0, help="ground elevation for --agl, m AMSL"
     )
     check.add_argument("--json", action="store_true")
+    sub.add_parser("demo", help="plan and print the Chiba delivery route and a site matrix")
     bench = sub.add_parser("bench", help="time single routes and a 30-site matrix")
     bench.add_argument("--json", default=None, metavar="OUT")
     bench.add_argument("--repeat", type=int, default=20)
@@ -193,6 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_route(args)
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "demo":
+            from geofences.demo import airspace_demo
+
+            return airspace_demo()
         from geofences.bench import run_bench
 
         return run_bench(args.json, args.repeat)
