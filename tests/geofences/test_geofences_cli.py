@@ -28,6 +28,20 @@ def test_route_json_is_a_geojson_feature(capsys: pytest.CaptureFixture[str]) -> 
     )
 
 
+def test_route_not_legal_exits_1_unless_a_lower_cruise_is_allowed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    near_haneda = ["route", "--from", "35.62,139.90", "--to", "35.58,139.81", "--json"]
+    assert main(near_haneda) == 1
+    refused = json.loads(capsys.readouterr().out)
+    assert refused["properties"]["legal"] is False
+    assert "haneda-horizontal" in refused["properties"]["reason"]
+    assert main([*near_haneda, "--min-cruise-alt", "30"]) == 0
+    feature = json.loads(capsys.readouterr().out)
+    assert feature["properties"]["legal"] is True
+    assert max(c[2] for c in feature["geometry"]["coordinates"]) == 30.0
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -39,6 +53,10 @@ def test_route_json_is_a_geojson_feature(capsys: pytest.CaptureFixture[str]) -> 
             "ceiling",
         ),
         (["check", "/nonexistent.geojson"], "cannot read"),
+        (
+            ["route", "--from", "35.66,139.93", "--to", "35.64,140.05", "--min-cruise-alt", "90"],
+            "min_cruise_alt_m",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_a_message(
