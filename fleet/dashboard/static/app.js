@@ -342,7 +342,10 @@ function logEvent(ev) {
   if (source === "supervisor" || ev.type === "supervisor" || ev.supervisor) li.className = "supervisor";
   if (ev.level === "error") li.className = "error";
   const t = ev.t_s !== undefined ? `t=${Math.round(ev.t_s)}s ` : "";
-  li.textContent = `${t}${ev.subject || ev.vehicle_id || ev.order_id || ""} ${ev.message || ev.event || ev.type || ""}`;
+  const what = ev.data ? (ev.data.action || ev.data.state || "") : "";
+  const why = ev.data ? (ev.data.detail || ev.data.reason || "") : "";
+  li.textContent = `${t}${ev.subject || ev.vehicle_id || ev.order_id || ""} ${ev.kind || ev.type || ""} ${what} ${why}`.trim();
+  if (ev.kind === "supervisor") li.className = "supervisor";
   const log = $("#events");
   log.prepend(li);
   while (log.children.length > 300) log.lastChild.remove();
@@ -386,17 +389,27 @@ function connectFeed() {
   };
 }
 
+function merge(old, update) {
+  // a partial update (a state change) keeps what is already known
+  const known = Object.fromEntries(Object.entries(update).filter(([, v]) => v !== "" && v !== null && v !== undefined));
+  return { ...(old || {}), ...known };
+}
+
 function handleFeed(m) {
   const type = m.type || m.t || "";
+  if (m.subject && m.data && !type.startsWith("vehicle")) {
+    // a journal entry: the subject is the order / trip id, the data its change
+    m = { ...m, order: { id: m.subject, ...m.data }, trip: { id: m.subject, ...m.data } };
+  }
   if (type.startsWith("vehicle") || type === "position" || type === "telemetry") {
     upsertVehicle(m.vehicle || m.data || m);
   } else if (type.startsWith("order")) {
     const o = normOrder(m.order || m.data || m, "order");
-    state.orders.set(o.id, { ...state.orders.get(o.id), ...o });
+    state.orders.set(o.id, merge(state.orders.get(o.id), o));
     renderOrders("order");
   } else if (type.startsWith("trip")) {
     const o = normOrder(m.trip || m.data || m, "trip");
-    state.trips.set(o.id, { ...state.trips.get(o.id), ...o });
+    state.trips.set(o.id, merge(state.trips.get(o.id), o));
     renderOrders("trip");
   }
   if (type !== "vehicle" && type !== "position" && type !== "telemetry") logEvent(m.event || m);
