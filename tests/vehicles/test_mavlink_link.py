@@ -63,7 +63,8 @@ def test_link_state_degrades_is_lost_and_recovers_with_streams_rerequested() -> 
 
 
 def test_stream_requests_go_one_at_a_time_and_fall_back_to_request_data_stream() -> None:
-    h = LinkHarness(LinkConfig(stream_rates_hz={"SYS_STATUS": 1.0, "GPS_RAW_INT": 2.0}))
+    h = LinkHarness(LinkConfig(stream_rates_hz={"SYS_STATUS": 1.0, "GPS_RAW_INT": 2.0,
+                                                "BATTERY_STATUS": 1.0, "HOME_POSITION": 1.0}))
     ap = ScriptedAutopilot()
     sent = h.deliver(ap.heartbeat())
     first = h.of_type(sent, "COMMAND_LONG")
@@ -71,8 +72,13 @@ def test_stream_requests_go_one_at_a_time_and_fall_back_to_request_data_stream()
     sent = h.deliver(ap.ack(C.MAV_CMD_SET_MESSAGE_INTERVAL, C.MAV_RESULT_ACCEPTED))
     second = h.of_type(sent, "COMMAND_LONG")
     assert [m.param1 for m in second] == [C.MAVLINK_MSG_ID_GPS_RAW_INT]
+    sent = h.deliver(ap.ack(C.MAV_CMD_SET_MESSAGE_INTERVAL, C.MAV_RESULT_DENIED))
+    third = h.of_type(sent, "COMMAND_LONG")  # one message refused: the others still asked
+    assert [m.param1 for m in third] == [C.MAVLINK_MSG_ID_BATTERY_STATUS]
+    assert not h.of_type(sent, "REQUEST_DATA_STREAM")
     sent = h.deliver(ap.ack(C.MAV_CMD_SET_MESSAGE_INTERVAL, C.MAV_RESULT_UNSUPPORTED))
-    assert h.of_type(sent, "REQUEST_DATA_STREAM")
+    assert h.of_type(sent, "REQUEST_DATA_STREAM")  # an old autopilot: legacy stream groups
+    assert not h.of_type(h.advance(2.0), "COMMAND_LONG")
 
 
 def test_command_accepted_carries_attempts_and_retries_increment_confirmation() -> None:

@@ -129,6 +129,7 @@ class DroneLink:
         self._now_s = now_s
         self._next_heartbeat_s = now_s
         self._interval_queue: list[tuple[int, float]] = []
+        self.streams_refused: list[int] = []  # SET_MESSAGE_INTERVAL refusals, for diagnosis
         self._chunks: dict[int, list[str]] = {}
 
     @property
@@ -357,11 +358,14 @@ class DroneLink:
         op.on_done(self._interval_done)
 
     def _interval_done(self, op: Operation[CommandResult]) -> None:
+        """UNSUPPORTED: the autopilot predates SET_MESSAGE_INTERVAL (legacy stream groups).
+        DENIED or FAILED: it cannot stream that one message; the others still go out."""
         error = op.error
-        if isinstance(error, commands.CommandRejectedError) and error.result in (
-                int(C.MAV_RESULT_UNSUPPORTED), int(C.MAV_RESULT_DENIED)) \
-                and self._interval_queue is not None:
-            self._interval_queue.clear()  # an older autopilot: the legacy stream groups
+        if isinstance(error, commands.CommandRejectedError):
+            self.streams_refused.append(error.command)
+        if isinstance(error, commands.CommandRejectedError) \
+                and error.result == int(C.MAV_RESULT_UNSUPPORTED):
+            self._interval_queue.clear()
             for stream, rate in _LEGACY_STREAMS:
                 self._queue(_ENC.request_data_stream_encode(self.sysid, self.autopilot_compid,
                                                             stream, rate, 1))
