@@ -221,3 +221,49 @@ async def test_timeouts_at_the_edge_run_on_the_injected_clock() -> None:
     finally:
         transport.close()
         await endpoint.close()
+
+
+async def test_signed_drone_over_udp_and_replays_and_impostors_are_dropped() -> None:
+    import time
+
+    from vehicles.mavlink.codec import signing_timestamp
+    from vehicles.mavlink.signing import SigningConfig
+
+    key = bytes(range(100, 132))
+    endpoint = await UdpEndpoint.start(port=0, config=CONFIG,
+                                       signing={3: SigningConfig(key)}, require_signing=True)
+    loop = asyncio.get_running_loop()
+    responder = Responder(3, legacy_requests=False)
+    responder.ap = ScriptedAutopilot(3, secret_key=key, timestamp=signing_timestamp(time.time()))
+    responder.ap._rx.signing.secret_key = key  # it verifies what we send
+    responder.ap._rx.signing.timestamp = signing_timestamp(time.time()) - 1000
+    proto = UdpDrone(responder, ("127.0.0.1", endpoint.port))
+    await loop.create_datagram_endpoint(lambda: proto, local_addr=("127.0.0.1", 0))
+    beat = asyncio.create_task(proto.beat())
+    impostor, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol,
+                                                      local_addr=("127.0.0.1", 0))
+    try:
+        drone = await endpoint.wait_for_drone(3, timeout_s=5)
+        assert (await drone.arm()).attempts == 1  # our signed command verified by the drone
+        assert responder.ap._rx.signing.goodsig_count > 0
+        assert responder.ap._rx.signing.badsig_count == 0
+        recorded = responder.ap.heartbeat()
+        assert proto.transport is not None
+        proto.transport.sendto(recorded, ("127.0.0.1", endpoint.port))
+        proto.transport.sendto(recorded, ("127.0.0.1", endpoint.port))  # a replay
+        unsigned = ScriptedAutopilot(3).heartbeat()
+        impostor.sendto(unsigned, ("127.0.0.1", endpoint.port))
+        proto.transport.sendto(unsigned, ("127.0.0.1", endpoint.port))
+        for _ in range(100):
+            counters = endpoint.station.counters
+            if counters["replayed"] and counters["unsigned"] >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert counters["replayed"] >= 1 and counters["unsigned"] == 2
+        assert drone.link.address == proto.transport.get_extra_info("sockname")[:2]
+    finally:
+        beat.cancel()
+        impostor.close()
+        assert proto.transport is not None
+        proto.transport.close()
+        await endpoint.close()
