@@ -267,3 +267,36 @@ async def test_signed_drone_over_udp_and_replays_and_impostors_are_dropped() -> 
         assert proto.transport is not None
         proto.transport.close()
         await endpoint.close()
+
+
+async def test_tcp_client_waits_for_a_late_listener_and_gives_up_in_time() -> None:
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    with pytest.raises(ConnectionError, match="nothing accepts"):
+        await TcpClient.connect("127.0.0.1", port, reconnect_s=0.05, timeout_s=0.2)
+    responder = Responder(1, legacy_requests=False)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(responder.ap.heartbeat())
+        await writer.drain()
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(4096):
+                pass
+
+    async def listen_later() -> asyncio.Server:
+        await asyncio.sleep(0.3)
+        return await asyncio.start_server(serve, "127.0.0.1", port)
+
+    later = asyncio.create_task(listen_later())
+    client = await TcpClient.connect("127.0.0.1", port, reconnect_s=0.05, timeout_s=5.0,
+                                     config=CONFIG)
+    server = await later
+    try:
+        drone = await client.wait_for_drone(1, timeout_s=5)
+        assert drone.link_state is LinkState.UP
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()

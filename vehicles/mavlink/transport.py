@@ -184,13 +184,26 @@ class TcpClient(Endpoint):
 
     @classmethod
     async def connect(cls, host: str = "127.0.0.1", port: int = 5760,
-                      reconnect_s: float = 1.0, **kwargs: object) -> TcpClient:
-        """Connect (retrying every `reconnect_s` of clock time until the peer accepts)."""
+                      reconnect_s: float = 1.0, timeout_s: float = 30.0,
+                      **kwargs: object) -> TcpClient:
+        """Connect, retrying every `reconnect_s` of clock time until the peer accepts.
+
+        Raises:
+            ConnectionError: nobody accepted within `timeout_s` of clock time.
+        """
         client = cls(**kwargs)  # type: ignore[arg-type]
         client._peer = (host, port)
         client._reconnect_s = reconnect_s
         client.station.add_peer(client._peer)
-        await client._open()
+        deadline_s = client.clock.now_s() + timeout_s
+        while True:
+            try:
+                await client._open()
+                break
+            except OSError as exc:
+                if client.clock.now_s() >= deadline_s:
+                    raise ConnectionError(f"nothing accepts on {host}:{port}: {exc}") from exc
+                await client.clock.sleep(reconnect_s)
         client._reader_task = asyncio.get_running_loop().create_task(client._read_loop())
         client._start_ticker()
         return client
