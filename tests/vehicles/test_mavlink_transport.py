@@ -300,3 +300,25 @@ async def test_tcp_client_waits_for_a_late_listener_and_gives_up_in_time() -> No
         await client.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_closing_the_endpoint_fails_what_is_still_awaited() -> None:
+    from vehicles.mavlink.operation import LinkError
+
+    endpoint = await UdpEndpoint.start(port=0, config=CONFIG)
+    recorder = Recorder()
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        lambda: recorder, local_addr=("127.0.0.1", 0))
+    try:
+        transport.sendto(recorder.ap.heartbeat(), ("127.0.0.1", endpoint.port))
+        drone = await endpoint.wait_for_drone(7, timeout_s=5)
+        waiting = [asyncio.create_task(drone.land()),
+                   asyncio.create_task(drone.upload_mission([])),
+                   asyncio.create_task(drone.get_param("RTL_ALT"))]
+        await asyncio.sleep(0.05)
+        await endpoint.close()
+        for task in waiting:
+            with pytest.raises(LinkError, match="closed"):
+                await asyncio.wait_for(task, 2)
+    finally:
+        transport.close()

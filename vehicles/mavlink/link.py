@@ -314,6 +314,12 @@ class DroneLink:
         self._now_s = now_s
         return self.params.get(name, now_s)
 
+    def abandon(self, error: LinkError) -> None:
+        """Finish every outstanding command, transfer and parameter operation with `error`."""
+        self.commands.fail_all(error)
+        self.missions.fail(error)
+        self.params.fail_all(error)
+
     def readiness(self) -> Readiness:
         """Would the autopilot arm now, and why not."""
         return telemetry.readiness(self._state)

@@ -147,6 +147,12 @@ class ParamClient:
             pending.deadline_s = now_s + self.timing.timeout_s
             self._send(pending.msg)
 
+    def fail_all(self, error: LinkError) -> None:
+        """Finish every outstanding read or write with `error`."""
+        pending, self._pending = list(self._pending.values()), {}
+        for p in pending:
+            p.op.fail(error)
+
     def _start(self, name: str, op: Operation[ParamValue], msg: Any, wanted: float | None,
                now_s: float) -> Operation[ParamValue]:
         if name in self._pending:

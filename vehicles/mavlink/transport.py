@@ -27,7 +27,7 @@ from vehicles.clock import Clock, SystemClock
 from vehicles.mavlink.drone import Drone
 from vehicles.mavlink.events import Address, LinkEvent
 from vehicles.mavlink.link import LinkConfig
-from vehicles.mavlink.operation import OperationTimeoutError
+from vehicles.mavlink.operation import LinkError, OperationTimeoutError
 from vehicles.mavlink.signing import SigningConfig
 from vehicles.mavlink.station import GroundStation, GuardConfig
 
@@ -122,7 +122,9 @@ class Endpoint:
         raise NotImplementedError
 
     async def close(self) -> None:
-        """Stop the tick loop and the transport."""
+        """Stop the tick loop and the transport; what was still awaited fails with LinkError."""
+        for link in self.station.drones.values():
+            link.abandon(LinkError("the endpoint was closed"))
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
