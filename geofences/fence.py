@@ -63,7 +63,8 @@ def fence_shapes(
         raise RouteError(f"fence radius_m must be a positive number, got {radius_m!r}")
     cx, cy = to_local(*around)
     disc = shapely.Point(cx, cy).buffer(radius_m, quad_segs=16)
-    blocked = router.blocked.intersection(disc)
+    with router.lock:
+        blocked = router.blocked.intersection(disc)
     polygons = []
     for poly in iter_polygons(blocked):
         outline = shapely.Polygon(poly.exterior)

@@ -29,6 +29,7 @@ and its length, duration, over-water fraction and the rules it touches are repor
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -65,6 +66,7 @@ class Router:
     def __init__(self, airspace: Airspace, options: RouteOptions | None = None) -> None:
         self.airspace = airspace
         self.options = options or RouteOptions()
+        self.lock = threading.RLock()
         self.checker = ConformanceChecker(airspace, self.options.clearance_m)
         lon0, lat0, lon1, lat1 = airspace.bounds
         xs, ys = to_local_arrays([lat0, lat0, lat1, lat1], [lon0, lon1, lon0, lon1])
@@ -209,9 +211,16 @@ class Router:
     def route(self, start: tuple[float, float], end: tuple[float, float]) -> Route:
         """The best legal route from `start` to `end` ((lat, lon) pairs), or why there is none.
 
+        Safe to call from several threads (fleet plans missions in worker threads): queries on
+        one router are serialised, as GEOS builds prepared-geometry indexes lazily.
+
         Raises:
             RouteError: a coordinate is not a finite, in-range latitude/longitude.
         """
+        with self.lock:
+            return self._route(start, end)
+
+    def _route(self, start: tuple[float, float], end: tuple[float, float]) -> Route:
         check_coordinate(*start, what="start")
         check_coordinate(*end, what="end")
         a_xy, b_xy = to_local(*start), to_local(*end)
@@ -382,10 +391,12 @@ class Router:
         """
         from geofences.matrix import site_matrix  # it takes a Router
 
-        return site_matrix(self, sites)
+        with self.lock:
+            return site_matrix(self, sites)
 
 
 _ROUTERS: OrderedDict[tuple[int, RouteOptions], Router] = OrderedDict()
+_ROUTERS_LOCK = threading.Lock()
 ROUTER_CACHE_SIZE = 8
 
 
@@ -393,14 +404,15 @@ def router_for(airspace: Airspace, options: RouteOptions | None = None) -> Route
     """A cached router per (airspace, options); the few most recently used are kept (each
     holds its airspace, so an id is never reused while cached)."""
     key = (id(airspace), options or RouteOptions())
-    router = _ROUTERS.get(key)
-    if router is None or router.airspace is not airspace:
-        router = Router(airspace, key[1])
-        _ROUTERS[key] = router
-    _ROUTERS.move_to_end(key)
-    while len(_ROUTERS) > ROUTER_CACHE_SIZE:
-        _ROUTERS.popitem(last=False)
-    return router
+    with _ROUTERS_LOCK:
+        router = _ROUTERS.get(key)
+        if router is None or router.airspace is not airspace:
+            router = Router(airspace, key[1])
+            _ROUTERS[key] = router
+        _ROUTERS.move_to_end(key)
+        while len(_ROUTERS) > ROUTER_CACHE_SIZE:
+            _ROUTERS.popitem(last=False)
+        return router
 
 
 def plan_route(

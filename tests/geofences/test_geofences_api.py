@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -95,3 +96,13 @@ def test_lower_cruise_altitude_passes_under_the_haneda_horizontal_surface() -> N
     assert check_path(airspace, route.path()) == []
     with pytest.raises(geofences.RouteError, match="min_cruise_alt_m"):
         RouteOptions(cruise_alt_m=60.0, min_cruise_alt_m=70.0)
+
+
+def test_routes_from_worker_threads_match_serial_ones() -> None:
+    # fleet plans missions in asyncio.to_thread workers: the shared router must hold up
+    airspace = Airspace.load_default()
+    pairs = [(a, b) for a in SITES for b in SITES if a != b]
+    serial = [plan_route(airspace, a, b).path() for a, b in pairs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda ab: plan_route(airspace, *ab).path(), pairs))
+    assert threaded == serial
