@@ -99,6 +99,7 @@ def summarise(rows: Sequence[Row], kind: str) -> dict[str, dict[str, Any]]:
         if kind == "darp":
             all_gaps = [r.gap_pct for r in feasible if r.gap_pct is not None]
             out[solver]["mean_gap_pct"] = sum(all_gaps) / len(all_gaps) if all_gaps else None
+            out[solver]["worst_gap_pct"] = max(all_gaps) if all_gaps else None
     return out
 
 
@@ -117,8 +118,15 @@ def format_summary(summary: dict[str, dict[str, Any]], kind: str) -> str:
             f"within 1 % (at BKS fleet or fewer): {s['within_1pct']}/{s['with_bks']}, "
             f"mean wall {s['mean_wall_s']:.1f} s"
         )
-        if kind == "darp" and s.get("mean_gap_pct") is not None:
-            text += f", mean gap {s['mean_gap_pct']:.2f} %"
+        if kind == "darp":
+            all_mean, worst = s.get("mean_gap_pct"), s.get("worst_gap_pct")
+            text = (
+                f"{solver}: feasible {s['feasible']}/{s['instances']}, "
+                f"within 1 % of the optimum: {s['within_1pct']}/{s['with_bks']}, "
+                f"mean gap {'-' if all_mean is None else f'{all_mean:.2f} %'}"
+                f" (worst {'-' if worst is None else f'{worst:.2f} %'}), "
+                f"mean wall {s['mean_wall_s']:.1f} s"
+            )
         lines.append(text)
     return "\n".join(lines)
 
