@@ -193,7 +193,9 @@ def test_telemetry_fills_the_state_and_events() -> None:
                                                 [65535] * 6, 1200, 3300, -1, 71)))
     h.deliver(ap.heartbeat(custom_mode=3, armed=True))
     h.deliver(ap.packet(m.mission_item_reached_encode(2)))
+    h.deliver(ap.packet(m.mission_current_encode(3, 9, C.MISSION_STATE_ACTIVE, 0)))
     s = h.station.drones[1].state
+    assert (s.mission_seq, s.mission_total, s.mission_state) == (3, 9, "ACTIVE")
     assert (s.lat_deg, s.lon_deg, s.alt_amsl_m, s.alt_rel_m) == (35.648, 140.035, 35.0, 30.0)
     assert s.ground_speed_m_s == pytest.approx(5.0) and s.heading_deg == 90.0
     assert (s.gps_fix_type, s.satellites, s.hdop) == (3, 12, 0.8)

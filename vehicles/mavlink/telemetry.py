@@ -32,6 +32,7 @@ from vehicles.mavlink.modes import mode_name
 
 PREARM_BIT = int(C.MAV_SYS_STATUS_PREARM_CHECK)
 FIX_3D = int(C.GPS_FIX_TYPE_3D_FIX)
+MISSION_STATES = {1: "NO_MISSION", 2: "NOT_STARTED", 3: "ACTIVE", 4: "PAUSED", 5: "COMPLETE"}
 LANDED_STATES = {0: "UNDEFINED", 1: "ON_GROUND", 2: "IN_AIR", 3: "TAKEOFF", 4: "LANDING"}
 
 
@@ -78,6 +79,7 @@ class DroneState:
     home: Home | None = None
     mission_seq: int | None = None
     mission_total: int | None = None
+    mission_state: str = "UNKNOWN"  # MISSION_CURRENT.mission_state: ACTIVE, PAUSED, COMPLETE...
     mission_reached_seq: int | None = None
     prearm_ok: bool | None = None
     prearm_message: str | None = None
@@ -185,6 +187,7 @@ def _mission_current(s: DroneState, m: Any, now_s: float) -> None:
     total = getattr(m, "total", 0)
     s.mission_seq = int(m.seq)
     s.mission_total = None if total in (0, 65535) else int(total)
+    s.mission_state = MISSION_STATES.get(int(getattr(m, "mission_state", 0)), "UNKNOWN")
 
 
 def _item_reached(s: DroneState, m: Any, now_s: float) -> None:
