@@ -17,11 +17,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the fleet service (operator API, vehicle servers)")
     serve.add_argument("--config", required=True, help="service configuration TOML file")
     demo = sub.add_parser("demo", help="run the Chiba scenario on the built-in simulator")
-    demo.add_argument("--hours", type=float, default=None, help="simulated hours (default: the scenario's)")
+    demo.add_argument(
+        "--hours", type=float, default=None, help="simulated hours (default: the scenario's)"
+    )
     demo.add_argument("--speed", type=float, default=60.0, help="clock speed-up in wire mode")
-    demo.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    demo.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: the scenario's)"
+    )
     demo.add_argument("--scenario", default=None, help="scenario TOML file (default: Chiba)")
     demo.add_argument("--fast", action="store_true", help="fast mode: virtual clock, in-memory")
+    demo.add_argument(
+        "--drones",
+        action="store_true",
+        help="wire mode: also fly simulated copters over MAVLink (experimental: docs/scenario.md)",
+    )
     demo.add_argument("--report", default="reports/demo", help="directory for the report")
     return parser
 

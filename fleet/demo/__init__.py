@@ -35,7 +35,14 @@ def run_demo(args: argparse.Namespace) -> int:
     mode = "fast (virtual clock, in-memory)" if args.fast else f"wire (sockets, {args.speed:g}x)"
     print(f"kaiteki demo: {scenario.name}, seed {scenario.seed}, {hours:g} h, {mode}", flush=True)
     report = asyncio.run(
-        run(scenario, fast=args.fast, hours=hours, speed=args.speed, report_dir=report_dir)
+        run(
+            scenario,
+            fast=args.fast,
+            hours=hours,
+            speed=args.speed,
+            report_dir=report_dir,
+            drones=args.drones,
+        )
     )
     orders, trips, safety = report["orders"], report["trips"], report["safety"]
     print(

@@ -37,9 +37,13 @@ NOMINAL_V = 6 * 3.7
 def link_config(speed: float) -> LinkConfig:
     k = max(1.0, speed / 5.0)
     return LinkConfig(
-        heartbeat_period_s=k, degraded_after_s=5.0 * k, lost_after_s=15.0 * k,
+        heartbeat_period_s=k,
+        degraded_after_s=5.0 * k,
+        lost_after_s=15.0 * k,
         stream_rates_hz={name: hz / k for name, hz in DEFAULT_STREAM_RATES_HZ.items()},
-        command_timing=CommandTiming(ack_timeout_s=1.5 * k, attempts=3, in_progress_timeout_s=30.0 * k),
+        command_timing=CommandTiming(
+            ack_timeout_s=1.5 * k, attempts=3, in_progress_timeout_s=30.0 * k
+        ),
         # the autopilot gives up on an upload after 8 s of its clock: ask again well before that
         mission_timing=MissionTiming(item_timeout_s=min(1.5 * k, 3.0), retries=8),
     )
@@ -70,8 +74,9 @@ class DroneWorld:
         k = max(1.0, self.speed / 5.0)
         first = next(s for s in self.service.config.sites if s.kind == "warehouse")
         self.service._air_leg_s(first.id, first.id)  # build the air matrix before any link runs
-        self.endpoint = await UdpEndpoint.start(host="127.0.0.1", port=0, clock=self.clock,
-                                                config=link_config(self.speed), tick_s=0.05)
+        self.endpoint = await UdpEndpoint.start(
+            host="127.0.0.1", port=0, clock=self.clock, config=link_config(self.speed), tick_s=0.05
+        )
         self.ops = DroneOperations(self.service, self.endpoint)
         self.service.drone_link = self.ops
         self.ops.start()
@@ -82,15 +87,27 @@ class DroneWorld:
             if v.kind != "drone":
                 continue
             home = self.service.sites[v.home]
-            config = CopterConfig(home_lat_deg=home.lat_deg, home_lon_deg=home.lon_deg, home_alt_amsl_m=0.0,
-                                  battery=spec, params={"FENCE_ENABLE": 1, "LAND_SPEED": 150,
-                                                        "WPNAV_SPEED": d.cruise_speed_m_s * 100})
-            self.copters[v.id] = await self.swarm.add_udp(v.sysid, ("127.0.0.1", self.endpoint.port), config)
+            config = CopterConfig(
+                home_lat_deg=home.lat_deg,
+                home_lon_deg=home.lon_deg,
+                home_alt_amsl_m=0.0,
+                battery=spec,
+                params={
+                    "FENCE_ENABLE": 1,
+                    "LAND_SPEED": 150,
+                    "WPNAV_SPEED": d.cruise_speed_m_s * 100,
+                },
+            )
+            self.copters[v.id] = await self.swarm.add_udp(
+                v.sysid, ("127.0.0.1", self.endpoint.port), config
+            )
             self.crew[v.id] = _Crew()
         self.swarm.start()
 
     def tick(self, record: RunRecord) -> None:
         """Once per loop of the runner: ground crew, landings, separation, tracks."""
+        if self.swarm is None:
+            return
         now = self.clock.now_s()
         airborne = []
         sample = now >= self.next_track_s
@@ -113,8 +130,16 @@ class DroneWorld:
                 self._crew_work(did, copter, now)
             if sample:
                 track = record.tracks.setdefault(did, Track(did, "drone"))
-                track.points.append(TrackPoint(round(now, 1), round(lat, 6), round(lon, 6), round(fc.alt_amsl_m, 1),
-                                               round(fc.battery.soc, 4), self._over_water(lat, lon)))
+                track.points.append(
+                    TrackPoint(
+                        round(now, 1),
+                        round(lat, 6),
+                        round(lon, 6),
+                        round(fc.alt_amsl_m, 1),
+                        round(fc.battery.soc, 4),
+                        self._over_water(lat, lon),
+                    )
+                )
                 if flying:
                     record.busy_s[did] = record.busy_s.get(did, 0.0) + 10.0
             if fc.battery.soc < crew.last_soc:  # energy drawn since the last look (swaps refill)
@@ -123,7 +148,9 @@ class DroneWorld:
             crew.last_soc = fc.battery.soc
         for i in range(len(airborne)):
             for j in range(i + 1, len(airborne)):
-                record.min_drone_separation_m = min(record.min_drone_separation_m, _dist3(airborne[i], airborne[j]))
+                record.min_drone_separation_m = min(
+                    record.min_drone_separation_m, _dist3(airborne[i], airborne[j])
+                )
 
     def _crew_work(self, did: str, copter: SwarmCopter, now: float) -> None:
         fc = copter.autopilot.fc

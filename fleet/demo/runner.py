@@ -265,7 +265,12 @@ def _post(base: str, path: str, token: str, body: dict[str, Any]) -> int:
 
 
 async def run_wire(
-    scenario: Scenario, hours: float, speed: float, workdir: Path, port: int | None = None
+    scenario: Scenario,
+    hours: float,
+    speed: float,
+    workdir: Path,
+    port: int | None = None,
+    with_drones: bool = False,
 ) -> tuple[World, FleetService]:
     net = load_network()
     clock = ScaledClock(speed)
@@ -311,8 +316,17 @@ async def run_wire(
     await fleet.start()
     await asyncio.wait_for(fleet.wait_connected(), 30)
     drones = DroneWorld(service, scenario, clock, speed)
-    await drones.start()
-    print(f"  drones        MAVLink UDP 127.0.0.1:{drones.endpoint.port if drones.endpoint else '-'}", flush=True)
+    if with_drones:
+        await drones.start()
+        print(
+            f"  drones        MAVLink UDP 127.0.0.1:{drones.endpoint.port if drones.endpoint else '-'}",
+            flush=True,
+        )
+    else:
+        print(
+            "  drones        not simulated (add --drones); parcels are answered 'drone offline'",
+            flush=True,
+        )
     world = World(scenario, "wire", hours)
     subs = [s for s in submissions(scenario, net) if s.at_s < hours * 3600.0]
     end_s = hours * 3600.0 + DRAIN_S
@@ -420,6 +434,7 @@ async def run(
     speed: float,
     report_dir: Path,
     port: int | None = None,
+    drones: bool = False,
 ) -> dict[str, Any]:
     workdir = report_dir / "run"
     shutil.rmtree(workdir, ignore_errors=True)
@@ -428,7 +443,7 @@ async def run(
     if fast:
         world, service = await run_fast(scenario, hours, workdir)
     else:
-        world, service = await run_wire(scenario, hours, speed, workdir, port)
+        world, service = await run_wire(scenario, hours, speed, workdir, port, drones)
     report = write_report(world, service, report_dir, time.monotonic() - t0)
     await service.stop()
     return report
