@@ -47,8 +47,8 @@ _NO_AUTOPILOT = int(C.MAV_AUTOPILOT_INVALID)
 class GuardConfig:
     """Limits against floods (per source address) and address churn."""
 
-    bytes_per_s: float = 2_000_000.0
-    burst_bytes: float = 4_000_000.0
+    bytes_per_s: float = 500_000.0  # ~100 drones at 5 KB/s behind one router
+    burst_bytes: float = 1_000_000.0
     max_addresses: int = 4096
 
 
