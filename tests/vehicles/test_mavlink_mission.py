@@ -164,6 +164,9 @@ def test_plan_becomes_ardupilot_items_with_home_first() -> None:
     assert rows[6].param1 == 15 and rows[8].param1 == 15
     assert rows[10].param3 == 10
     assert mp.mission_items(plan, autopilot=C.MAV_AUTOPILOT_PX4)[0].command == C.MAV_CMD_NAV_TAKEOFF
+    place = mp.mission_items(mp.MissionPlan((mp.PayloadPlace(35.65, 140.04, 30, 25),)))[1]
+    assert (place.command, place.param1, place.x, place.z) == (
+        C.MAV_CMD_NAV_PAYLOAD_PLACE, 25, 356500000, 30)
 
 
 @pytest.mark.parametrize("step", [

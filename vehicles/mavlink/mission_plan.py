@@ -8,6 +8,7 @@ output, no MAVLink in it); `mission_items` turns it into MISSION_ITEM_INT rows:
 | `Takeoff(alt_m)` | MAV_CMD_NAV_TAKEOFF |
 | `Waypoint(..., speed_m_s)` | DO_CHANGE_SPEED if the speed changes; NAV_WAYPOINT |
 | `LandAndWait(..., wait_s)` | NAV_LAND, NAV_DELAY, NAV_TAKEOFF (`loiter`: NAV_LOITER_TIME) |
+| `PayloadPlace(lat, lon, alt_m)` | MAV_CMD_NAV_PAYLOAD_PLACE (ArduPilot Copter) |
 | `ReleasePayload("gripper")` | MAV_CMD_DO_GRIPPER (release) |
 | `ReleasePayload("winch", length_m, rate_m_s)` | MAV_CMD_DO_WINCH (length control) |
 | `Delay(s)` | MAV_CMD_NAV_DELAY |
@@ -74,6 +75,17 @@ class LandAndWait:
 
 
 @dataclass(frozen=True)
+class PayloadPlace:
+    """ArduPilot Copter's delivery item: fly to the point, descend (at most `max_descent_m`)
+    until the load touches down, release it (gripper), climb back and go on."""
+
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    max_descent_m: float = 0.0  # 0: no limit
+
+
+@dataclass(frozen=True)
 class ReleasePayload:
     """Drop the parcel: gripper release, or lower it on the winch."""
 
@@ -103,7 +115,8 @@ class ReturnToLaunch:
     """Fly home and land."""
 
 
-Step = Takeoff | Waypoint | LandAndWait | ReleasePayload | Delay | Land | ReturnToLaunch
+Step = (Takeoff | Waypoint | LandAndWait | PayloadPlace | ReleasePayload | Delay | Land
+        | ReturnToLaunch)
 
 
 @dataclass(frozen=True)
@@ -172,6 +185,13 @@ def mission_items(plan: MissionPlan, autopilot: int = ARDUPILOT) -> list[Mission
                                 -1.0, -1.0),
                     MissionItem(int(C.MAV_CMD_NAV_TAKEOFF), frame, z=step.takeoff_alt_m),
                 ]
+        elif isinstance(step, PayloadPlace):
+            _check_point(step.lat_deg, step.lon_deg, where)
+            _check(step.alt_m, where, -500.0, 10_000.0)
+            _check(step.max_descent_m, where, 0.0, 1_000.0)
+            items.append(MissionItem(int(C.MAV_CMD_NAV_PAYLOAD_PLACE), frame,
+                                     step.max_descent_m, 0.0, 0.0, 0.0, _e7(step.lat_deg),
+                                     _e7(step.lon_deg), step.alt_m))
         elif isinstance(step, ReleasePayload):
             if step.mechanism == "gripper":
                 items.append(MissionItem(int(C.MAV_CMD_DO_GRIPPER), MISSION_FRAME,
