@@ -191,3 +191,11 @@ def test_fences_from_polygons_and_circles() -> None:
     assert {r.param2 for r in single} == {0.0}
     with pytest.raises(ValueError):
         mp.fence_items([mp.FencePolygon(((35.0, 140.0), (35.1, 140.0)))])
+
+
+def test_rally_points() -> None:
+    rows = mp.rally_items([(35.65, 140.04, 30.0), (35.66, 140.05, 40.0)])
+    assert [(r.command, r.x, r.z) for r in rows] == [(5100, 356500000, 30.0),
+                                                      (5100, 356600000, 40.0)]
+    with pytest.raises(ValueError, match="rally point 0"):
+        mp.rally_items([(math.nan, 140.0, 30.0)])

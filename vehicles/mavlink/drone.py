@@ -22,7 +22,7 @@ from vehicles.mavlink import commands
 from vehicles.mavlink.commands import CommandResult, CommandSpec
 from vehicles.mavlink.events import LinkState
 from vehicles.mavlink.link import DroneLink
-from vehicles.mavlink.mission import FENCE, MISSION, MissionItem
+from vehicles.mavlink.mission import FENCE, MISSION, RALLY, MissionItem
 from vehicles.mavlink.modes import FlightMode
 from vehicles.mavlink.operation import Operation, OperationTimeoutError
 from vehicles.mavlink.params import REAL32, ParamValue
@@ -151,6 +151,10 @@ class Drone:
     async def upload_fence(self, items: list[MissionItem]) -> int:
         """Upload a fence."""
         return await self._run(self.link.upload(items, self._now(), FENCE))
+
+    async def upload_rally(self, items: list[MissionItem]) -> int:
+        """Upload rally points (`mission_plan.rally_items`)."""
+        return await self._run(self.link.upload(items, self._now(), RALLY))
 
     async def download_mission(self, mission_type: int = MISSION) -> list[MissionItem]:
         """Read back the stored mission (or fence)."""

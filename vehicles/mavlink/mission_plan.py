@@ -276,3 +276,15 @@ def fence_items(polygons: Sequence[FencePolygon] = (), circles: Sequence[FenceCi
         items.append(MissionItem(int(command), FENCE_FRAME, circle.radius_m, param2,
                                  x=_e7(circle.lat_deg), y=_e7(circle.lon_deg)))
     return items
+
+
+def rally_items(points: Sequence[tuple[float, float, float]]) -> list[MissionItem]:
+    """Rally points (lat, lon, altitude above home m) for MAV_MISSION_TYPE_RALLY: where RTL may
+    go instead of home (ArduPilot RALLY_INCL_HOME / the nearest point)."""
+    items = []
+    for i, (lat, lon, alt_m) in enumerate(points):
+        _check_point(lat, lon, f"rally point {i}")
+        _check(alt_m, f"rally point {i}", -500.0, 10_000.0)
+        items.append(MissionItem(int(C.MAV_CMD_NAV_RALLY_POINT), REL, x=_e7(lat), y=_e7(lon),
+                                 z=alt_m))
+    return items
