@@ -76,6 +76,7 @@ def test_stream_requests_go_one_at_a_time_and_fall_back_to_request_data_stream()
     third = h.of_type(sent, "COMMAND_LONG")  # one message refused: the others still asked
     assert [m.param1 for m in third] == [C.MAVLINK_MSG_ID_BATTERY_STATUS]
     assert not h.of_type(sent, "REQUEST_DATA_STREAM")
+    assert h.station.drones[1].streams_refused == [C.MAVLINK_MSG_ID_GPS_RAW_INT]
     sent = h.deliver(ap.ack(C.MAV_CMD_SET_MESSAGE_INTERVAL, C.MAV_RESULT_UNSUPPORTED))
     assert h.of_type(sent, "REQUEST_DATA_STREAM")  # an old autopilot: legacy stream groups
     assert not h.of_type(h.advance(2.0), "COMMAND_LONG")

@@ -129,7 +129,7 @@ class DroneLink:
         self._now_s = now_s
         self._next_heartbeat_s = now_s
         self._interval_queue: list[tuple[int, float]] = []
-        self.streams_refused: list[int] = []  # SET_MESSAGE_INTERVAL refusals, for diagnosis
+        self.streams_refused: list[int] = []  # message ids the autopilot would not stream
         self._chunks: dict[int, list[str]] = {}
 
     @property
@@ -361,14 +361,14 @@ class DroneLink:
             return
         msgid, rate_hz = self._interval_queue.pop(0)
         op = self.commands.start(commands.set_message_interval(msgid, rate_hz), now_s)
-        op.on_done(self._interval_done)
+        op.on_done(lambda done: self._interval_done(done, msgid))
 
-    def _interval_done(self, op: Operation[CommandResult]) -> None:
+    def _interval_done(self, op: Operation[CommandResult], msgid: int) -> None:
         """UNSUPPORTED: the autopilot predates SET_MESSAGE_INTERVAL (legacy stream groups).
         DENIED or FAILED: it cannot stream that one message; the others still go out."""
         error = op.error
         if isinstance(error, commands.CommandRejectedError):
-            self.streams_refused.append(error.command)
+            self.streams_refused.append(msgid)
         if isinstance(error, commands.CommandRejectedError) \
                 and error.result == int(C.MAV_RESULT_UNSUPPORTED):
             self._interval_queue.clear()
