@@ -319,3 +319,10 @@ def test_packet_loss_from_sequence_numbers_degrades_an_on_time_link() -> None:
         h.deliver(ap.heartbeat())
         h.advance(0.5)
     assert drone.link_state is LinkState.UP and drone.loss.loss < 0.10
+
+
+def test_px4_preflight_failures_are_readiness_reasons() -> None:
+    h, ap = connected(autopilot=C.MAV_AUTOPILOT_PX4)
+    h.deliver(ap.packet(ap.mav.statustext_encode(C.MAV_SEVERITY_CRITICAL,
+                                                 b"Preflight Fail: Compass Sensor 0 missing")))
+    assert "Preflight Fail: Compass Sensor 0 missing" in h.station.drones[1].readiness().reasons

@@ -31,6 +31,9 @@ from vehicles.mavlink.codec import C
 from vehicles.mavlink.modes import mode_name
 
 PREARM_BIT = int(C.MAV_SYS_STATUS_PREARM_CHECK)
+# how autopilots explain a refusal to arm: ArduPilot "PreArm: ..."/"Arm: ...", PX4 "Preflight
+# Fail: ..." and "Arming denied: ..."
+PREARM_PREFIXES = ("PreArm:", "Arm:", "Preflight Fail", "Arming denied")
 FIX_3D = int(C.GPS_FIX_TYPE_3D_FIX)
 MISSION_STATES = {1: "NO_MISSION", 2: "NOT_STARTED", 3: "ACTIVE", 4: "PAUSED", 5: "COMPLETE"}
 LANDED_STATES = {0: "UNDEFINED", 1: "ON_GROUND", 2: "IN_AIR", 3: "TAKEOFF", 4: "LANDING"}
@@ -196,7 +199,7 @@ def _item_reached(s: DroneState, m: Any, now_s: float) -> None:
 
 def _statustext(s: DroneState, m: Any, now_s: float) -> None:
     text = m.text if isinstance(m.text, str) else bytes(m.text).decode("utf-8", "replace")
-    if text.startswith(("PreArm:", "Arm:")):
+    if text.startswith(PREARM_PREFIXES):
         s.prearm_message = text
 
 
