@@ -259,6 +259,9 @@ class GroundStation:
         signed = bool(msg._header.incompat_flags & IFLAG_SIGNED)
         verdict = verifier.check(msg._msgbuf, signed, msgid, sysid, msg.get_srcComponent())
         if verdict is SignatureVerdict.OK:
+            drone = self.drones.get(sysid)
+            if drone is not None and signed:  # our clock never runs behind theirs (standard)
+                drone.encoder.observe_timestamp(verifier.local_timestamp)
             return True
         self.counters[verdict.value] += 1
         return False
