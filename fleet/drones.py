@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kaiteki.fleet.drones")
 NAV_LAND = 21  # MAV_CMD_NAV_LAND
+MAX_SORTIE_ATTEMPTS = 3  # sorties that fail before take-off (upload, arming) before the order fails
 
 
 @dataclass
@@ -87,6 +88,7 @@ class DroneOperations:
         self.endpoint = endpoint
         self.crews: dict[str, DroneCrew] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self.failures: dict[str, int] = {}  # order id -> sorties that failed before take-off
 
     def start(self) -> None:
         """Follow every configured drone (the endpoint is the caller's: it opens and closes it)."""
@@ -165,7 +167,16 @@ class DroneOperations:
                     crew.sortie = None
                     if order_id in crew.queue:
                         crew.queue.remove(order_id)
-                    self.service.redispatch_order(order_id, f"{crew.vehicle_id}: {exc}")
+                    self.failures[order_id] = self.failures.get(order_id, 0) + 1
+                    why = f"{crew.vehicle_id}: {exc}"
+                    if self.failures[order_id] >= MAX_SORTIE_ATTEMPTS:
+                        self.service.fail_order(
+                            order_id,
+                            f"gave up after {MAX_SORTIE_ATTEMPTS} attempts; {why}",
+                            "supervisor",
+                        )
+                    else:
+                        self.service.redispatch_order(order_id, why)
                     self.service.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
 
     def _mission(

@@ -16,6 +16,7 @@ import uvicorn
 
 from fleet.api import create_app
 from fleet.config import Config
+from fleet.drones import DroneOperations, open_endpoint
 from fleet.journal import SqliteJournal
 from fleet.service import FleetService
 from vehicles.clock import Clock, ScaledClock, WallClock
@@ -39,6 +40,10 @@ async def serve(
     journal = SqliteJournal(config.journal)
     service = FleetService(config, clock=clock or service_clock(config, journal.last_t_s()), journal=journal)
     await service.start()
+    endpoint = await open_endpoint(service)
+    drones = DroneOperations(service, endpoint)
+    service.drone_link = drones
+    drones.start()
     app = create_app(service)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -80,6 +85,8 @@ async def serve(
         if not task.done():
             server.should_exit = True
             await task
+        await drones.stop()
+        await endpoint.close()
         await service.stop()
 
 

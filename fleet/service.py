@@ -537,6 +537,35 @@ class FleetService:
     def _supervise_action(self, subject: str, action: str, detail: str) -> None:
         self._record("supervisor", subject, "supervisor", {"action": action, "detail": detail})
 
+    # ------------------------------------------------------------------------ for drone operations
+    supervisor_action = _supervise_action
+
+    def record_order_state(self, order_id: str, state: str, actor: str) -> None:
+        """Journal an order's move (the lifecycle table refuses an illegal one)."""
+        self._record("order.state", order_id, actor, {"state": state})
+
+    def fail_order(self, order_id: str, reason: str, actor: str) -> None:
+        self._record("order.state", order_id, actor, {"state": "failed", "reason": reason})
+
+    def record_vehicle_state(self, vehicle_id: str, state: str, actor: str) -> None:
+        """Journal a vehicle's move if it is one; an impossible move is logged, not raised."""
+        record = self.records.vehicles[vehicle_id]
+        if record.state != state:
+            try:
+                self._record("vehicle.state", vehicle_id, actor, {"state": state})
+            except ValueError as exc:
+                log.warning("%s", exc)
+
+    def redispatch_order(self, order_id: str, reason: str) -> None:
+        """An order not yet loaded goes back to planning and is dispatched again at once."""
+        order = self.records.orders[order_id]
+        if order.state not in ("planned", "assigned"):
+            return
+        self.drones.release(order_id)
+        if order.state == "assigned":
+            self._record("order.state", order_id, "supervisor", {"state": "planned", "reason": reason})
+        self._dispatch_order(order, "supervisor")
+
     def supervise(self) -> None:
         """One supervisor pass: link health and lateness."""
         now = self.clock.now_s()

@@ -42,6 +42,7 @@ def write_config(
     ws_port: int = 0,
     clock_speed: float = 1.0,
     supervisor: dict[str, float] | None = None,
+    drone: dict[str, float] | None = None,
 ) -> Path:
     """The shipped example on loopback ports, with its journal in `tmp`."""
     text = (ROOT / "kaiteki.example.toml").read_text(encoding="utf-8")
@@ -50,10 +51,11 @@ def write_config(
     text = text.replace('"127.0.0.1:14550"', f'"127.0.0.1:{free_port()}"')
     text = text.replace('journal = "kaiteki.sqlite"', f'journal = "{tmp / "journal.sqlite"}"')
     text = re.sub(r"(?m)^clock_speed = .*$", f"clock_speed = {clock_speed}", text)
-    for key, value in (supervisor or {}).items():
-        text, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
-        if n == 0:
-            text = text.replace("[supervisor]\n", f"[supervisor]\n{key} = {value}\n")
+    for section, values in (("supervisor", supervisor), ("drone", drone)):
+        for key, value in (values or {}).items():
+            text, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+            if n == 0:
+                text = text.replace(f"[{section}]", f"[{section}]\n{key} = {value}", 1)
     path = tmp / "kaiteki.toml"
     path.write_text(text, encoding="utf-8")
     return path
