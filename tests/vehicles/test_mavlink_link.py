@@ -326,3 +326,14 @@ def test_px4_preflight_failures_are_readiness_reasons() -> None:
     h.deliver(ap.packet(ap.mav.statustext_encode(C.MAV_SEVERITY_CRITICAL,
                                                  b"Preflight Fail: Compass Sensor 0 missing")))
     assert "Preflight Fail: Compass Sensor 0 missing" in h.station.drones[1].readiness().reasons
+
+
+def test_config_for_a_fast_clock_stretches_round_trip_timeouts_only() -> None:
+    base = LinkConfig()
+    fast = base.for_clock_speed(60.0)
+    assert fast.command_timing.ack_timeout_s == pytest.approx(90.0)
+    assert fast.mission_timing.item_timeout_s == pytest.approx(90.0)
+    assert fast.param_timing.timeout_s == pytest.approx(60.0)
+    assert (fast.heartbeat_period_s, fast.lost_after_s) == (base.heartbeat_period_s,
+                                                            base.lost_after_s)
+    assert base.for_clock_speed(0.5) is base

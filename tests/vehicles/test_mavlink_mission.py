@@ -77,7 +77,8 @@ def test_upload_gives_up_after_the_retries_and_cancels() -> None:
 
 
 MISSION_RESULTS = [r for r, e in C.enums["MAV_MISSION_RESULT"].items()
-                   if r != C.MAV_MISSION_ACCEPTED and not e.name.endswith("ENUM_END")]
+                   if r not in (C.MAV_MISSION_ACCEPTED, C.MAV_MISSION_INVALID_SEQUENCE)
+                   and not e.name.endswith("ENUM_END")]
 
 
 @pytest.mark.parametrize("result", MISSION_RESULTS)
@@ -199,3 +200,33 @@ def test_rally_points() -> None:
                                                       (5100, 356600000, 40.0)]
     with pytest.raises(ValueError, match="rally point 0"):
         mp.rally_items([(math.nan, 140.0, 30.0)])
+
+
+def test_invalid_sequence_during_upload_is_not_final_as_with_ardupilot() -> None:
+    h, ap = connected()
+    op = h.station.drones[1].upload(items(2), h.now_s)
+    h.deliver(request(ap, 0, True))
+    h.deliver(mission_ack(ap, C.MAV_MISSION_INVALID_SEQUENCE))  # our retry crossed its request
+    assert not op.done
+    h.deliver(request(ap, 1, True))
+    h.deliver(mission_ack(ap, C.MAV_MISSION_ACCEPTED))
+    assert op.result == 2 and h.station.drones[1].missions.invalid_sequence_acks == 1
+
+
+def test_a_stalled_upload_reports_the_invalid_sequence_it_was_told() -> None:
+    h, ap = connected()
+    op = h.station.drones[1].upload(items(2), h.now_s)
+    h.deliver(request(ap, 0, False))
+    h.deliver(mission_ack(ap, C.MAV_MISSION_INVALID_SEQUENCE))
+    for _ in range(12):
+        h.advance(1.0)
+    assert isinstance(op.error, MissionRejectedError)
+    assert op.error.result == C.MAV_MISSION_INVALID_SEQUENCE
+
+
+def test_invalid_sequence_ends_a_download() -> None:
+    h, ap = connected()
+    op = h.station.drones[1].download(h.now_s)
+    h.deliver(ap.packet(ap.mav.mission_count_encode(255, 190, 3, MISSION)))
+    h.deliver(mission_ack(ap, C.MAV_MISSION_INVALID_SEQUENCE))
+    assert isinstance(op.error, MissionRejectedError)

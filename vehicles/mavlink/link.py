@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vehicles.mavlink import commands, telemetry
@@ -37,7 +37,7 @@ from vehicles.mavlink.events import (
 from vehicles.mavlink.mission import MISSION, MissionClient, MissionItem, MissionTiming
 from vehicles.mavlink.modes import PX4, FlightMode, mode_request
 from vehicles.mavlink.operation import LinkError, Operation
-from vehicles.mavlink.params import REAL32, ParamClient, ParamValue
+from vehicles.mavlink.params import REAL32, ParamClient, ParamTiming, ParamValue
 from vehicles.mavlink.quality import LossMeter
 from vehicles.mavlink.signing import SigningConfig
 from vehicles.mavlink.telemetry import DroneState, Readiness
@@ -91,6 +91,25 @@ class LinkConfig:
     gcs_compid: int = int(C.MAV_COMP_ID_MISSIONPLANNER)
     command_timing: CommandTiming = field(default_factory=CommandTiming)
     mission_timing: MissionTiming = field(default_factory=MissionTiming)
+    param_timing: ParamTiming = field(default_factory=ParamTiming)
+
+    def for_clock_speed(self, speed: float) -> LinkConfig:
+        """This config for a clock running `speed` times faster than the wall clock.
+
+        Heartbeat periods and link-state timeouts stay in clock time (a simulated drone beats
+        at 1 Hz of its own time), but a round trip over a real socket takes wall time: the
+        ack, mission-item and parameter timeouts are stretched by `speed`, so that at 60x a
+        1.5 s ack timeout is still 1.5 s of wall time and not 25 ms.
+        """
+        if not speed >= 1.0:
+            return self
+        c, m = self.command_timing, self.mission_timing
+        return replace(
+            self,
+            command_timing=replace(c, ack_timeout_s=c.ack_timeout_s * speed),
+            mission_timing=replace(m, item_timeout_s=m.item_timeout_s * speed),
+            param_timing=replace(self.param_timing,
+                                 timeout_s=self.param_timing.timeout_s * speed))
 
     def signing_floor(self, now_s: float) -> int:
         """The signing timestamp floor at `now_s` (0 without a Unix time reference)."""
@@ -116,7 +135,7 @@ class DroneLink:
                                signing.link_id if signing else 0)
         self.commands = CommandSender(sysid, self._queue, config.command_timing)
         self.missions = MissionClient(sysid, self._queue, config.mission_timing)
-        self.params = ParamClient(sysid, self._queue, self._autopilot)
+        self.params = ParamClient(sysid, self._queue, self._autopilot, config.param_timing)
         self.statustexts: deque[StatusText] = deque(maxlen=200)
         self.messages_received = 0
         self.loss = LossMeter()

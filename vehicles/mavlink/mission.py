@@ -10,7 +10,10 @@ MISSION_CLEAR_ALL and the drone's MISSION_ACK. Every step carries the `mission_t
 Timeouts (mavlink.io: 1500 ms per step, a few retries): when the drone says nothing within
 `item_timeout_s` we send our last message again, up to `retries` times, then give up with
 `OperationTimeoutError` and tell the drone MAV_MISSION_OPERATION_CANCELLED. Every MAV_MISSION_RESULT
-other than ACCEPTED finishes the transfer with a `MissionRejectedError` carrying its code and name.
+other than ACCEPTED finishes the transfer with a `MissionRejectedError` carrying its code and name,
+except MAV_MISSION_INVALID_SEQUENCE during an upload: ArduPilot sends it for an item that
+arrived out of order (a retry crossing its re-request) and keeps the upload going, so the link
+keeps serving; only if the transfer then stalls is it the reported reason.
 One transfer at a time per drone.
 """
 
@@ -28,6 +31,7 @@ FENCE = int(C.MAV_MISSION_TYPE_FENCE)
 RALLY = int(C.MAV_MISSION_TYPE_RALLY)
 ACCEPTED = int(C.MAV_MISSION_ACCEPTED)
 CANCELLED = int(C.MAV_MISSION_OPERATION_CANCELLED)
+INVALID_SEQUENCE = int(C.MAV_MISSION_INVALID_SEQUENCE)
 _ENC = C.MAVLink(None)
 
 
@@ -96,6 +100,7 @@ class _Transfer:
         self.last_msg: Any = None
         self.deadline_s = now_s
         self.retries_used = 0
+        self.soft_result: int | None = None  # a non-final MISSION_ACK seen (INVALID_SEQUENCE)
 
 
 class MissionClient:
@@ -111,6 +116,7 @@ class MissionClient:
         self.retries = 0
         self.unexpected = 0
         self.legacy_requests = 0
+        self.invalid_sequence_acks = 0
 
     @property
     def busy(self) -> bool:
@@ -179,8 +185,11 @@ class MissionClient:
             self._transfer = None
             self._send(_ENC.mission_ack_encode(self.target_system, self.target_component,
                                                CANCELLED, t.mission_type))
-            t.op.fail(OperationTimeoutError(f"mission {t.kind}: no answer after "
-                                       f"{t.retries_used + 1} attempts"))
+            if t.soft_result is not None:  # what the drone said last explains the stall
+                t.op.fail(MissionRejectedError(t.soft_result, t.mission_type, t.kind))
+            else:
+                t.op.fail(OperationTimeoutError(f"mission {t.kind}: no answer after "
+                                                f"{t.retries_used + 1} attempts"))
             return
         t.retries_used += 1
         self.retries += 1
@@ -236,6 +245,12 @@ class MissionClient:
                 return
             self._transfer = None  # the drone ends a download early only to refuse it
             t.op.fail(MissionRejectedError(result, t.mission_type, "download"))
+            return
+        if result == INVALID_SEQUENCE and t.kind == "upload":
+            # an item arrived out of order (our retry crossed the drone's re-request):
+            # ArduPilot answers so but keeps the upload going and asks again; so do we
+            self.invalid_sequence_acks += 1
+            t.soft_result = result
             return
         if result != ACCEPTED:
             self._transfer = None

@@ -33,14 +33,22 @@ from vehicles.mavlink.station import GroundStation, GuardConfig
 
 
 class Endpoint:
-    """What both transports share: the core, the tick loop, handles and event fan-out."""
+    """What both transports share: the core, the tick loop, handles and event fan-out.
+
+    With a clock faster than the wall clock (`ScaledClock(speed)`), the ack, mission-item and
+    parameter timeouts are stretched by `speed` (`LinkConfig.for_clock_speed`) unless
+    `scale_timeouts=False`: packets still take wall time to come back.
+    """
 
     def __init__(self, clock: Clock | None = None, config: LinkConfig | None = None,
                  signing: Mapping[int, SigningConfig] | None = None,
                  require_signing: bool = False, guard: GuardConfig | None = None,
-                 tick_s: float = 0.05) -> None:
+                 tick_s: float = 0.05, scale_timeouts: bool = True) -> None:
         self.clock: Clock = clock or SystemClock()
         config = config or LinkConfig()
+        speed = getattr(self.clock, "speed", 1.0)
+        if scale_timeouts and isinstance(speed, (int, float)) and speed > 1.0:
+            config = config.for_clock_speed(float(speed))  # round trips take wall time
         if config.unix_time_at_zero_s is None:  # the edge may read the wall clock once
             config = dataclasses.replace(config,
                                          unix_time_at_zero_s=time.time() - self.clock.now_s())
