@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import shapely
 
+from fleet.config import DroneFigures
 from geofences.fence import fence_shapes
 from geofences.frame import to_local
 from geofences.routing import plan_route
@@ -330,16 +331,41 @@ class DroneOperations:
         sortie = crew.sortie
         if sortie is None or link is LinkState.LOST or not s.armed:
             return
-        reserve = svc.config.drone.reserve_fraction + sv.battery_margin_fraction
         soc = record.telemetry.get("battery_soc")
-        if soc is not None and soc < reserve and "battery" not in crew.flags:
-            crew.flags.add("battery")
-            svc.supervisor_action(
-                crew.vehicle_id,
-                "battery low: return to launch",
-                f"{soc:.0%} left, reserve {reserve:.0%}",
+        if (
+            soc is not None
+            and s.lat_deg is not None
+            and s.lon_deg is not None
+            and "battery" not in crew.flags
+        ):
+            here = shapely.Point(*to_local(s.lat_deg, s.lon_deg))
+            rest_m = (
+                max(0.0, sortie.path.length - sortie.path.project(here))
+                if not sortie.path.is_empty
+                else 0.0
             )
-            self._spawn(crew.handle.return_to_launch())
+            home_m = here.distance(shapely.Point(*to_local(*crew.home)))
+            d = svc.config.drone
+            reserve = d.reserve_fraction + sv.battery_margin_fraction
+            landings = 0 if sortie.delivered else 1
+            need_rest = soc_needed(rest_m, landings, d, reserve)
+            if soc < need_rest:
+                crew.flags.add("battery")
+                need_home = soc_needed(home_m, 0, d, reserve)
+                if soc >= need_home:
+                    what, command = (
+                        "battery short of the plan: return to launch",
+                        crew.handle.return_to_launch(),
+                    )
+                else:
+                    what, command = "battery short of home: land now", crew.handle.land()
+                svc.supervisor_action(
+                    crew.vehicle_id,
+                    what,
+                    f"{soc:.0%} left; the rest of the plan ({rest_m:.0f} m) needs {need_rest:.0%}, "
+                    f"home ({home_m:.0f} m) {need_home:.0%}, reserve included",
+                )
+                self._spawn(command)
         if s.lat_deg is not None and s.lon_deg is not None and not sortie.path.is_empty:
             off_m = sortie.path.distance(shapely.Point(*to_local(s.lat_deg, s.lon_deg)))
             if off_m > sv.off_path_m and "off_path" not in crew.flags:
@@ -383,6 +409,17 @@ class DroneOperations:
     def _spawn(self, command: Any) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(command)
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no warning
+
+
+def soc_needed(distance_m: float, landings: int, drone: DroneFigures, reserve: float) -> float:
+    """State of charge needed to fly `distance_m` at cruise and make `landings` stops (each a
+    descent and a climb at hover power), plus the final descent and `reserve`, as a fraction."""
+    cruise_s = distance_m / drone.cruise_speed_m_s
+    vertical_s = (landings + 1) * (drone.cruise_alt_m / drone.descent_speed_m_s) + landings * (
+        drone.cruise_alt_m / drone.climb_speed_m_s
+    )
+    energy_wh = (drone.cruise_power_w * cruise_s + drone.hover_power_w * vertical_s) / 3600.0
+    return reserve + energy_wh / drone.battery_wh
 
 
 async def open_endpoint(service: FleetService) -> UdpEndpoint:

@@ -16,6 +16,7 @@ import pytest
 
 from fleet.drones import DroneOperations, link_config
 from fleet.service import FleetService
+from sim.copter.battery import BatterySpec
 from sim.copter.flight import CopterConfig
 from sim.copter.swarm import CopterSwarm, SwarmCopter
 from tests.fleet.fleet_service_harness import (
@@ -68,11 +69,16 @@ async def air(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[A
         k = SPEED / 5.0
         swarm = CopterSwarm(clock, step_s=0.05 * k)
         copters = {}
+        # the pack the service plans with (6S Li-ion, 22.2 V nominal)
+        battery = BatterySpec(capacity_mah=service.config.drone.battery_wh / 22.2 * 1000.0)
         for v in service.config.vehicles:
             if v.id in drones:
                 home = service.sites[v.home]
                 config = CopterConfig(
-                    home_lat_deg=home.lat_deg, home_lon_deg=home.lon_deg, home_alt_amsl_m=0.0
+                    home_lat_deg=home.lat_deg,
+                    home_lon_deg=home.lon_deg,
+                    home_alt_amsl_m=0.0,
+                    battery=battery,
                 )
                 copters[v.id] = await swarm.add_udp(v.sysid, ("127.0.0.1", endpoint.port), config)
         swarm.start()
