@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 import time
 
 import uvicorn
@@ -78,6 +79,7 @@ async def serve(
         print(
             f"  ground vehicles {service.ground_server.url}   journal {config.journal}", flush=True
         )
+        print(f"  drones MAVLink udp://{config.mavlink_udp.host}:{endpoint.port}", flush=True)
         if ready is not None:
             ready.set()
         await task
@@ -91,6 +93,11 @@ async def serve(
 
 
 def run(config: Config) -> int:
+    """Serve until SIGINT/SIGTERM; 0, or 1 with a message when a listening address is taken."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config))
+    except OSError as exc:  # e.g. a port already in use: say which, no traceback
+        print(f"error: cannot start the service: {exc}", file=sys.stderr)
+        return 1
     return 0
