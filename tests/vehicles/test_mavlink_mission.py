@@ -230,3 +230,34 @@ def test_invalid_sequence_ends_a_download() -> None:
     h.deliver(ap.packet(ap.mav.mission_count_encode(255, 190, 3, MISSION)))
     h.deliver(mission_ack(ap, C.MAV_MISSION_INVALID_SEQUENCE))
     assert isinstance(op.error, MissionRejectedError)
+
+
+def _lost_final_ack(stored_x_offset: int) -> tuple[LinkHarness, object, list[MissionItem]]:
+    h, ap = connected()
+    rows = items(2)
+    op = h.station.drones[1].upload(rows, h.now_s)
+    h.deliver(request(ap, 0, True))
+    h.deliver(request(ap, 1, True))  # stored; its MISSION_ACK ACCEPTED is lost on the way
+    resent = h.of_type(h.advance(1.6), "MISSION_ITEM_INT")
+    assert [m.seq for m in resent] == [1]
+    # ArduPilot: an item while not receiving is answered MAV_MISSION_ERROR
+    sent = h.deliver(mission_ack(ap, C.MAV_MISSION_ERROR))
+    assert h.of_type(sent, "MISSION_REQUEST_LIST") and not op.done
+    h.deliver(ap.packet(ap.mav.mission_count_encode(255, 190, 2, MISSION)))
+    for i, r in enumerate(rows):
+        h.deliver(ap.packet(ap.mav.mission_item_int_encode(
+            255, 190, i, r.frame, r.command, 0, 1, 0, 0, 0, 0, r.x + stored_x_offset * i, r.y,
+            r.z, MISSION)))
+    return h, op, rows
+
+
+def test_a_lost_final_ack_is_settled_by_reading_the_mission_back() -> None:
+    h, op, _ = _lost_final_ack(0)
+    assert op.result == 2  # type: ignore[attr-defined]
+    assert h.station.drones[1].missions.verifications == 1
+
+
+def test_a_read_back_that_differs_fails_the_upload() -> None:
+    _, op, _ = _lost_final_ack(1000)
+    assert isinstance(op.error, MissionRejectedError)  # type: ignore[attr-defined]
+    assert "read back different" in str(op.error)  # type: ignore[attr-defined]

@@ -32,6 +32,7 @@ RALLY = int(C.MAV_MISSION_TYPE_RALLY)
 ACCEPTED = int(C.MAV_MISSION_ACCEPTED)
 CANCELLED = int(C.MAV_MISSION_OPERATION_CANCELLED)
 INVALID_SEQUENCE = int(C.MAV_MISSION_INVALID_SEQUENCE)
+ERROR = int(C.MAV_MISSION_ERROR)
 _ENC = C.MAVLink(None)
 
 
@@ -101,6 +102,8 @@ class _Transfer:
         self.deadline_s = now_s
         self.retries_used = 0
         self.soft_result: int | None = None  # a non-final MISSION_ACK seen (INVALID_SEQUENCE)
+        self.final_item_sends = 0  # how often the last item of an upload went out
+        self.expected: list[MissionItem] = []  # what a "verify" download must find
 
 
 class MissionClient:
@@ -117,6 +120,7 @@ class MissionClient:
         self.unexpected = 0
         self.legacy_requests = 0
         self.invalid_sequence_acks = 0
+        self.verifications = 0  # uploads read back because their final ack was lost
 
     @property
     def busy(self) -> bool:
@@ -162,12 +166,12 @@ class MissionClient:
             self.legacy_requests += kind == "MISSION_REQUEST"
             self._serve(t, int(msg.seq), now_s)
         elif kind == "MISSION_ACK":
-            self._on_ack(t, int(msg.type))
-        elif kind == "MISSION_COUNT" and t.kind == "download":
+            self._on_ack(t, int(msg.type), now_s)
+        elif kind == "MISSION_COUNT" and t.kind in ("download", "verify"):
             if t.count is None:
                 t.count = int(msg.count)
             self._request_next(t, now_s)
-        elif kind in ("MISSION_ITEM_INT", "MISSION_ITEM") and t.kind == "download":
+        elif kind in ("MISSION_ITEM_INT", "MISSION_ITEM") and t.kind in ("download", "verify"):
             if t.count is not None and int(msg.seq) == len(t.received):
                 t.received.append(MissionItem.from_message(msg))
                 self._request_next(t, now_s)
@@ -193,6 +197,9 @@ class MissionClient:
             return
         t.retries_used += 1
         self.retries += 1
+        if t.kind == "upload" and getattr(t.last_msg, "seq", -1) == len(t.items) - 1 \
+                and t.last_msg.get_type() == "MISSION_ITEM_INT":
+            t.final_item_sends += 1
         self._out(t, t.last_msg, now_s)
 
     def fail(self, error: LinkError) -> None:
@@ -220,6 +227,8 @@ class MissionClient:
         if seq not in t.requested:
             t.requested.add(seq)
             t.retries_used = 0  # progress: a fresh budget for the next step
+        if seq == len(t.items) - 1:
+            t.final_item_sends += 1
         item = t.items[seq]
         self._out(t, _ENC.mission_item_int_encode(
             self.target_system, self.target_component, seq, item.frame, item.command,
@@ -233,13 +242,30 @@ class MissionClient:
             self._transfer = None
             self._send(_ENC.mission_ack_encode(self.target_system, self.target_component,
                                                ACCEPTED, t.mission_type))
+            if t.kind == "verify":
+                if _same_mission(t.expected, t.received):
+                    t.op.succeed(len(t.expected))
+                else:
+                    t.op.fail(MissionRejectedError(int(C.MAV_MISSION_ERROR), t.mission_type,
+                                                   "upload (read back different)"))
+                return
             t.op.succeed(list(t.received))
             return
         self._out(t, _ENC.mission_request_int_encode(
             self.target_system, self.target_component, len(t.received), t.mission_type), now_s)
 
-    def _on_ack(self, t: _Transfer, result: int) -> None:
-        if t.kind == "download":
+    def _on_ack(self, t: _Transfer, result: int, now_s: float) -> None:
+        if t.kind == "upload" and result == ERROR and len(t.requested) == len(t.items) \
+                and t.final_item_sends >= 2:
+            # ArduPilot answers MAV_MISSION_ERROR to an item it no longer waits for: our resend
+            # of the last item after its final ACCEPTED was lost. Read the mission back to know.
+            self.verifications += 1
+            v = self._transfer = _Transfer("verify", t.mission_type, t.op, now_s)
+            v.expected = t.items
+            self._out(v, _ENC.mission_request_list_encode(
+                self.target_system, self.target_component, t.mission_type), now_s)
+            return
+        if t.kind in ("download", "verify"):
             if result == ACCEPTED:
                 self.unexpected += 1  # a stale ack of an earlier transfer
                 return
@@ -261,3 +287,15 @@ class MissionClient:
             return
         self._transfer = None
         t.op.succeed(len(t.items))
+
+
+def _same_mission(sent: list[MissionItem], stored: list[MissionItem]) -> bool:
+    """Whether the autopilot holds what we sent (item 0 may be ArduPilot's own home)."""
+    if len(sent) != len(stored):
+        return False
+    for i, (a, b) in enumerate(zip(sent, stored, strict=True)):
+        if a.command != b.command:
+            return False
+        if i > 0 and (a.x, a.y) != (b.x, b.y):
+            return False
+    return True
