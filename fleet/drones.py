@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 import shapely
 
 from fleet.config import DroneFigures
+from geofences.conformance import ConformanceChecker, Violation
 from geofences.fence import fence_shapes
-from geofences.frame import to_local
+from geofences.frame import to_local, to_wgs84
 from geofences.routing import plan_route
 from vehicles.mavlink import FlightMode, LinkState, SigningConfig, UdpEndpoint
 from vehicles.mavlink import mission_plan as mp
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kaiteki.fleet.drones")
 NAV_LAND = 21  # MAV_CMD_NAV_LAND
+LOOKAHEAD_S = 15.0  # conformance: how far ahead (at the current velocity) to look for no-fly
 MAX_SORTIE_ATTEMPTS = 3  # sorties that fail before take-off (upload, arming) before the order fails
 
 
@@ -90,6 +92,7 @@ class DroneOperations:
         self.crews: dict[str, DroneCrew] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.failures: dict[str, int] = {}  # order id -> sorties that failed before take-off
+        self.checker = ConformanceChecker(service.airspace, clearance_m=0.0)
 
     def start(self) -> None:
         """Follow every configured drone (the endpoint is the caller's: it opens and closes it)."""
@@ -376,6 +379,15 @@ class DroneOperations:
                     f"{off_m:.0f} m from the path (limit {sv.off_path_m:.0f} m)",
                 )
                 self._spawn(crew.handle.set_mode(FlightMode.BRAKE))
+        ahead = no_fly_ahead(self.checker, s, LOOKAHEAD_S)
+        if ahead and "no_fly" not in crew.flags:
+            crew.flags.add("no_fly")
+            svc.supervisor_action(
+                crew.vehicle_id,
+                "about to enter restricted airspace: hold",
+                f"within {LOOKAHEAD_S:.0f} s: " + "; ".join(v.describe() for v in ahead[:3]),
+            )
+            self._spawn(crew.handle.set_mode(FlightMode.BRAKE))
 
     def _link_lost(self, crew: DroneCrew) -> None:
         svc = self.service
@@ -409,6 +421,22 @@ class DroneOperations:
     def _spawn(self, command: Any) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(command)
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no warning
+
+
+def no_fly_ahead(checker: ConformanceChecker, s: DroneState, lookahead_s: float) -> list[Violation]:
+    """Airspace rules the drone breaks within `lookahead_s` if it keeps its velocity.
+
+    The straight line from the current position to where the velocity takes it (horizontal and
+    vertical) is checked against the airspace: no-fly volumes, obstacles, ceilings.
+    """
+    if s.lat_deg is None or s.lon_deg is None or s.alt_amsl_m is None:
+        return []
+    vn, ve, vd = s.vel_north_m_s or 0.0, s.vel_east_m_s or 0.0, s.vel_down_m_s or 0.0
+    x, y = to_local(s.lat_deg, s.lon_deg)
+    lat2, lon2 = to_wgs84(x + ve * lookahead_s, y + vn * lookahead_s)
+    path = [(s.lat_deg, s.lon_deg, s.alt_amsl_m), (lat2, lon2, s.alt_amsl_m - vd * lookahead_s)]
+    found, _ = checker.check(path)
+    return [v for v in found if v.kind != "permission_required"]
 
 
 def soc_needed(distance_m: float, landings: int, drone: DroneFigures, reserve: float) -> float:
