@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import shapely
 
 from fleet.config import DroneFigures
+from fleet.lifecycle import MISSION
 from geofences.conformance import ConformanceChecker, Violation
 from geofences.fence import fence_shapes
 from geofences.frame import to_local, to_wgs84
@@ -81,6 +82,7 @@ class DroneCrew:
     sortie: Sortie | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     flags: set[str] = field(default_factory=set)
+    mission: str = "planned"  # state of the current mission (fleet.lifecycle.MISSION)
 
 
 class DroneOperations:
@@ -241,11 +243,30 @@ class DroneOperations:
         svc = self.service
         plan, sortie, polygons, circles = await asyncio.to_thread(self._mission, crew, order_id)
         handle = crew.handle
-        await handle.upload_mission(mp.mission_items(plan, autopilot=handle.state.autopilot or 3))
-        await handle.upload_fence(mp.fence_items(polygons, circles))
-        await handle.set_mode(FlightMode.GUIDED)
-        await handle.arm()
-        await handle.start_mission()
+        crew.mission = "planned"
+        self._mission_state(
+            crew,
+            order_id,
+            "uploading",
+            f"{len(plan.steps)} steps, fence of {len(polygons)} exclusions",
+        )
+        try:
+            await handle.upload_mission(
+                mp.mission_items(plan, autopilot=handle.state.autopilot or 3)
+            )
+            await handle.upload_fence(mp.fence_items(polygons, circles))
+        except LinkError as exc:
+            self._mission_state(crew, order_id, "upload_failed", str(exc))
+            raise
+        self._mission_state(crew, order_id, "uploaded")
+        try:
+            await handle.set_mode(FlightMode.GUIDED)
+            await handle.arm()
+            await handle.start_mission()
+        except LinkError as exc:
+            self._mission_state(crew, order_id, "cancelled", str(exc))
+            raise
+        self._mission_state(crew, order_id, "started")
         crew.sortie = sortie
         svc.record_order_state(order_id, "loaded", crew.vehicle_id)
         svc.record_order_state(order_id, "in_flight", crew.vehicle_id)
@@ -272,9 +293,23 @@ class DroneOperations:
             return sortie.was_armed and not st.armed
 
         await handle.wait_for(landed, longest_s)
+        self._mission_state(
+            crew, order_id, "completed" if sortie.max_seq >= sortie.land_seq else "aborted"
+        )
         crew.sortie = None
         crew.flags.clear()
         svc.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
+
+    def _mission_state(self, crew: DroneCrew, order_id: str, state: str, detail: str = "") -> None:
+        """Move the drone's mission along the MISSION lifecycle table, journaled."""
+        MISSION.check(crew.mission, state)
+        crew.mission = state
+        self.service.record_event(
+            "mission.state",
+            crew.vehicle_id,
+            crew.vehicle_id,
+            {"state": state, "order_id": order_id, **({"detail": detail} if detail else {})},
+        )
 
     # ------------------------------------------------------------------ supervisor
     async def _watch_loop(self) -> None:

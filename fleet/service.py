@@ -544,6 +544,10 @@ class FleetService:
         """Journal an order's move (the lifecycle table refuses an illegal one)."""
         self._record("order.state", order_id, actor, {"state": state})
 
+    def record_event(self, kind: str, subject: str, actor: str, data: Mapping[str, Any]) -> None:
+        """Journal (and publish) an event that changes no record, e.g. a mission's progress."""
+        self._record(kind, subject, actor, data)
+
     def fail_order(self, order_id: str, reason: str, actor: str) -> None:
         self._record("order.state", order_id, actor, {"state": "failed", "reason": reason})
 

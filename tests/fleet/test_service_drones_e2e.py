@@ -128,3 +128,5 @@ async def test_flown_and_delivered_through_a_cut_link_queue_redispatched(air: Ai
     history = (await air.api.call("GET", "/api/v1/history/drone-07", VIEWER)).body["items"]
     actions = [e["data"]["action"] for e in history if e["kind"] == "supervisor"]
     assert actions[:2] == ["drone link lost", "drone link back"]
+    missions = [e["data"]["state"] for e in history if e["kind"] == "mission.state"]
+    assert missions == ["uploading", "uploaded", "started"]  # "completed" once back home
