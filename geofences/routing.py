@@ -44,7 +44,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 
 from geofences.conformance import ConformanceChecker
-from geofences.frame import to_local, to_local_arrays, to_wgs84, to_wgs84_arrays
+from geofences.frame import to_local, to_local_arrays, to_wgs84_arrays
 from geofences.ground import LAND, PERMISSION, PREFERRED, WATER, GroundRaster
 from geofences.lattice import Lattice, build_lattice, walk
 from geofences.route import (
@@ -55,7 +55,7 @@ from geofences.route import (
     Waypoint,
     check_coordinate,
 )
-from geofences.volumes import Airspace, RuleKind, to_local_geometry
+from geofences.volumes import Airspace, RuleKind
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -464,6 +464,4 @@ __all__ = [
     "cost_matrix",
     "plan_route",
     "router_for",
-    "to_local_geometry",
-    "to_wgs84",
 ]
