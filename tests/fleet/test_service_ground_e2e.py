@@ -44,6 +44,20 @@ async def test_trips_submitted_over_http_are_carried_to_the_end(world: GroundWor
         ids.append(reply.body["id"])
     bus = (await api.call("GET", "/api/v1/vehicles/bus-1", VIEWER)).body
     assert any(stop["request_id"] == ids[0] for stop in bus["plan"]["stops"])
+    hold = await api.call("POST", "/api/v1/vehicles/bus-1/hold", MOBILITY)
+    assert hold.status == 200 and hold.body["accepted"] is True, hold.body
+    assert api.service.records.vehicles["bus-1"].state == "holding"
+    resume = await api.call("POST", "/api/v1/vehicles/bus-1/resume", MOBILITY)
+    assert resume.status == 200 and resume.body["accepted"] is True, resume.body
+    commands = [
+        e
+        for e in (await api.call("GET", "/api/v1/history/bus-1", VIEWER)).body["items"]
+        if e["kind"] == "vehicle.command"
+    ]
+    assert [(c["actor"], c["data"]["action"]) for c in commands] == [
+        ("mobility-desk", "hold"),
+        ("mobility-desk", "resume"),
+    ]
     await until(lambda: all(world.trip_state(t) == "dropped_off" for t in ids), wall_s=90)
     for trip_id in ids:
         kinds = [
