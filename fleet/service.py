@@ -31,22 +31,17 @@ from dispatch.live import (
     TripRequest,
 )
 from fleet.config import Config
+from fleet.ground_ops import GroundOperations
 from fleet.ground_server import GroundServer
 from fleet.journal import Entry, JournalStore, SqliteJournal
 from fleet.livefeed import LiveFeed
 from fleet.records import OrderRecord, Records, TripRecord, VehicleRecord
-from fleet.recovery import restore_ground_plans, stop_to_json
+from fleet.recovery import restore_ground_plans
 from geofences.default import load_airspace
 from geofences.routing import RouteOptions, cost_matrix
 from geofences.volumes import Airspace
 from vehicles.clock import Clock, SystemClock
 from vehicles.ground import messages as m
-from vehicles.ground.server_types import (
-    EventReceived,
-    TelemetryReceived,
-    VehicleConnected,
-    VehicleDisconnected,
-)
 
 log = logging.getLogger("kaiteki.fleet")
 GROUND_SPEED_M_S = {"bus": 5.0, "mobility": 1.5}
@@ -122,6 +117,7 @@ class FleetService:
         self.ground_server: GroundServer | None = None
         self.drone_link: Any = None  # fleet.drones.DroneOperations when drones are flown
         self._tasks: list[asyncio.Task[None]] = []
+        self.ground_ops = GroundOperations(self)
         self.flags: set[tuple[str, str]] = set()
         self._airspace_view: dict[str, Any] | None = None
         self._pending_trips: list[TripRecord] = []
@@ -363,149 +359,14 @@ class FleetService:
 
     # ------------------------------------------------------------------------ ground vehicles
     def _send_plan(self, vehicle_id: str, journal: bool = True) -> None:
-        """Journal the vehicle's plan (a plan change is an event), then send it over the wire."""
-        v = self.ground.vehicles[vehicle_id]
-        stops = [
-            m.PlanStop(
-                s.place,
-                s.position[0],
-                s.position[1],
-                pickups=(s.request_id,) if s.action == "pickup" else (),
-                dropoffs=(s.request_id,) if s.action == "dropoff" else (),
-            )
-            for s in v.stops
-        ]
-        record = self.records.vehicles[vehicle_id]
-        plan = [stop_to_json(s) for s in v.stops]
-        if journal and plan != record.plan:
-            self._record("vehicle.plan", vehicle_id, "dispatch", {"stops": plan}, publish=False)
-        record.plan = plan
-        self.feed.publish(
-            {"type": "vehicle.plan", "vehicle_id": vehicle_id, "plan": record.plan}, kind=v.kind
-        )
-        if self.ground_server is None:
-            return
-        try:
-            future = self.ground_server.send_plan(vehicle_id, stops)
-        except Exception as exc:  # unknown vehicle / too many commands: keep the plan, say so
-            log.warning("plan for %s not sent: %s", vehicle_id, exc)
-            return
-        future.add_done_callback(lambda f: self._plan_answered(vehicle_id, f))
-
-    def _plan_answered(self, vehicle_id: str, future: asyncio.Future[m.Ack]) -> None:
-        if future.cancelled() or future.exception() is not None:
-            return
-        ack = future.result()
-        if not ack.ok:
-            self._supervise_action(vehicle_id, "plan refused", f"{ack.code}: {ack.msg}")
+        self.ground_ops.send_plan(vehicle_id, journal)
 
     def on_ground_event(self, event: object) -> None:
-        now = self.clock.now_s()
-        if isinstance(event, VehicleConnected):
-            vid = str(event.vehicle_id)
-            record = self.records.vehicles.get(vid)
-            if record is None:
-                return
-            record.link, record.last_seen_s = "up", now
-            self.ground.vehicles[vid].online = True
-            if record.state in ("offline", "fault"):
-                self._record("vehicle.state", vid, "link", {"state": "idle"})
-            if self.ground.vehicles[vid].stops:
-                self._send_plan(vid)
-        elif isinstance(event, VehicleDisconnected):
-            record = self.records.vehicles.get(str(event.vehicle_id))
-            if record is not None:
-                record.link = "degraded"
-        elif isinstance(event, TelemetryReceived):
-            self._on_telemetry(str(event.vehicle_id), event.telemetry, now)
-        elif isinstance(event, EventReceived) and str(event.vehicle_id) in self.records.vehicles:
-            ev = event.event
-            self._record(  # journaled with (boot_id, seq): duplicates stay recognised after a restart
-                "vehicle.event",
-                str(event.vehicle_id),
-                str(event.vehicle_id),
-                {"event": str(ev.kind), "boot_id": event.boot_id, "seq": ev.seq, "stop_id": ev.stop_id,
-                 "rider_id": ev.rider_id, "code": ev.code, "lat_deg": ev.lat_deg, "lon_deg": ev.lon_deg},
-            )
-            self._on_vehicle_event(str(event.vehicle_id), ev)
-
-    def _on_telemetry(self, vid: str, t: m.Telemetry, now: float) -> None:
-        record = self.records.vehicles.get(vid)
-        if record is None:
-            return
-        record.last_seen_s, record.link = now, "up"
-        record.telemetry = {
-            "t_s": t.t_s,
-            "lat_deg": t.lat_deg,
-            "lon_deg": t.lon_deg,
-            "heading_deg": t.heading_deg,
-            "speed_m_s": t.speed_m_s,
-            "battery_soc": t.battery_soc,
-            "occupancy": t.occupancy,
-            "doors_open": t.doors_open,
-            "vehicle_state": str(t.state),
-        }
-        gv = self.ground.vehicles.get(vid)
-        if gv is not None:
-            gv.position, gv.online = (t.lat_deg, t.lon_deg), True
-        state = {
-            "idle": "idle",
-            "holding": "holding",
-            "returning": "returning",
-            "fault": "fault",
-            "manual": "fault",
-        }.get(str(t.state), "busy")
-        if state != record.state and record.state != "offline":
-            with contextlib.suppress(ValueError):
-                self._record("vehicle.state", vid, "telemetry", {"state": state})
-        self.feed.publish(
-            {
-                "type": "vehicle",
-                "id": vid,
-                "kind": record.kind,
-                "state": record.state,
-                "link": record.link,
-                **record.telemetry,
-            },
-            kind=record.kind,
-            lat=t.lat_deg,
-            lon=t.lon_deg,
-        )
-
-    def _on_vehicle_event(self, vid: str, ev: m.Event) -> None:
-        rider = ev.rider_id or ""
-        trip = self.records.trips.get(rider)
-        if ev.kind == m.EventKind.BOARDED and trip is not None and trip.state == "assigned":
-            self.ground.stop_done(vid, rider, "pickup", self.clock.now_s())
-            self._record("trip.state", rider, vid, {"state": "picked_up", "vehicle_id": vid})
-        elif ev.kind == m.EventKind.ALIGHTED and trip is not None and trip.state == "picked_up":
-            self.ground.stop_done(vid, rider, "dropoff", self.clock.now_s())
-            self._record("trip.state", rider, vid, {"state": "dropped_off"})
-        elif ev.kind in (m.EventKind.FAULT, m.EventKind.MANUAL_TAKEOVER):
-            self._record(
-                "vehicle.state", vid, vid, {"state": "fault", "reason": ev.code or str(ev.kind)}
-            )
-            self._replan_waiting(vid, f"vehicle {vid} {ev.kind}: {ev.code or ''}")
-        elif ev.kind in (m.EventKind.FAULT_CLEARED, m.EventKind.MANUAL_RELEASED):
-            self._record("vehicle.state", vid, vid, {"state": "idle"})
+        """Listener of the ground server: connections, telemetry and events of ground vehicles."""
+        self.ground_ops.on_event(event)
 
     def _replan_waiting(self, vid: str, why: str) -> None:
-        """A ground vehicle is out: report riders aboard; re-plan riders still waiting."""
-        gv = self.ground.vehicles[vid]
-        gv.online = False
-        aboard = sorted(gv.picked_up_at)
-        waiting = sorted({s.request_id for s in gv.stops if s.action == "pickup"})
-        self._supervise_action(
-            vid,
-            "vehicle out of service",
-            f"{why}; riders aboard: {aboard or 'none'}; re-planning {len(waiting)} waiting",
-        )
-        for rid in waiting:
-            self.ground.remove(rid)
-            gv.stops = [s for s in gv.stops if s.request_id != rid]
-            trip = self.records.trips[rid]
-            self._record("trip.state", rid, "supervisor", {"state": "planned", "reason": why})
-            self._dispatch_trip(trip, "supervisor")
+        self.ground_ops.replan_waiting(vid, why)
 
     # ------------------------------------------------------------------------ commands
     async def vehicle_command(self, vid: str, action: str, actor: str) -> dict[str, Any]:
