@@ -21,11 +21,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 EARTH_M = 6_371_008.8
 
 
+@lru_cache(maxsize=1 << 18)
 def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in metres between two (lat, lon) points (cached: the live path
+    evaluates the same stop pairs many times)."""
     p1, p2 = math.radians(a[0]), math.radians(b[0])
     h = (
         math.sin((p2 - p1) / 2) ** 2
@@ -148,6 +152,122 @@ class GroundDispatcher:
             pos = stop.position
         return times
 
+    def _best_insertion(
+        self,
+        v: GroundVehicle,
+        base: Sequence[Stop],
+        base_times: Sequence[float],
+        pickup: Stop,
+        dropoff: Stop,
+        now_s: float,
+    ) -> tuple[float, int, int, float, float] | None:
+        """Cheapest feasible (pickup position i, drop-off position j), same rules as
+        `_schedule` on the whole trial plan, evaluated incrementally: the prefix before i is the
+        base schedule, and the walk after the drop-off stops as soon as the trial catches up
+        with the base schedule (the rest is then the feasible base plan, unchanged)."""
+        dwell = self.params.dwell_s
+        n = len(base)
+        base_end = base_times[-1] if n else now_s
+        picked0 = dict(v.picked_up_at)
+        loads: list[int] = []
+        load = v.onboard
+        for k, stop in enumerate(base):
+            if stop.action == "pickup":
+                load += stop.riders
+                picked0[stop.request_id] = base_times[k]
+            else:
+                load -= stop.riders
+            loads.append(load)
+        best: tuple[float, int, int, float, float] | None = None
+
+        def visit(
+            stop: Stop, t: float, pos: tuple[float, float], load: int, picked: dict[str, float]
+        ) -> tuple[float, int] | None:
+            t = max(t + self.travel_s(v, pos, stop.position), stop.earliest_s)
+            if stop.action == "pickup":
+                load += stop.riders
+                picked[stop.request_id] = t
+                if load > v.capacity:
+                    return None
+            else:
+                load -= stop.riders
+                start = picked.get(stop.request_id)
+                if start is not None and t - start > stop.max_ride_s:
+                    return None
+            if t > stop.latest_s:
+                return None
+            return t, load
+
+        for i in range(v.locked, n + 1):
+            if i == 0:
+                t, pos, load = max(now_s, v.available_s), v.position, v.onboard
+            else:
+                if base_times[i - 1] > pickup.latest_s:
+                    break  # every later position reaches the pickup later still
+                t, pos, load = base_times[i - 1] + dwell, base[i - 1].position, loads[i - 1]
+            picked = dict(picked0)
+            got = visit(pickup, t, pos, load, picked)
+            if got is None:
+                continue
+            t_pick, load = got
+            t, pos = t_pick + dwell, pickup.position
+            for j in range(i, n + 1):
+                # Try the drop-off before base[j] (j == n: at the end).
+                got = visit(dropoff, t, pos, load, dict(picked))
+                if got is not None:
+                    t_drop, load_d = got
+                    end = self._finish(
+                        v, base, base_times, j, t_drop + dwell, dropoff.position, load_d, picked
+                    )
+                    if end is not None:
+                        added = end - base_end
+                        if best is None or added < best[0]:
+                            best = (added, i, j, t_pick, t_drop)
+                if j == n:
+                    break
+                got = visit(base[j], t, pos, load, picked)
+                if got is None or got[0] > dropoff.latest_s:
+                    break  # the drop-off can only come later from here on
+                t, load = got
+                t, pos = t + dwell, base[j].position
+        return best
+
+    def _finish(
+        self,
+        v: GroundVehicle,
+        base: Sequence[Stop],
+        base_times: Sequence[float],
+        j: int,
+        t: float,
+        pos: tuple[float, float],
+        load: int,
+        picked: dict[str, float],
+    ) -> float | None:
+        """Walk base[j:] from state (t, pos, load); the trial's end time, or None if it breaks.
+        Stops early once a stop is reached no later than in the base schedule."""
+        picked = dict(picked)
+        end = t - self.params.dwell_s
+        for k in range(j, len(base)):
+            stop = base[k]
+            nt = max(t + self.travel_s(v, pos, stop.position), stop.earliest_s)
+            if nt <= base_times[k]:
+                return base_times[-1]  # caught up: the rest is the (feasible) base plan
+            if stop.action == "pickup":
+                load += stop.riders
+                picked[stop.request_id] = nt
+                if load > v.capacity:
+                    return None
+            else:
+                load -= stop.riders
+                start = picked.get(stop.request_id)
+                if start is not None and nt - start > stop.max_ride_s:
+                    return None
+            if nt > stop.latest_s:
+                return None
+            end = nt
+            t, pos = nt + self.params.dwell_s, stop.position
+        return end
+
     def insert(self, request: TripRequest, now_s: float) -> Decision:
         """Accept the request into the best vehicle's plan, or reject it with the reason."""
         p = self.params
@@ -179,15 +299,27 @@ class GroundDispatcher:
             max_ride = p.max_ride_factor * direct + p.max_ride_slack_s
             earliest = request.earliest_s + (o_walk / p.walk_speed_m_s if v.kind == "bus" else 0.0)
             latest_pickup = earliest + p.pickup_window_s
-            pickup = Stop(request.id, "pickup", a_name, a, request.riders, latest_pickup, earliest_s=earliest)
+            pickup = Stop(
+                request.id, "pickup", a_name, a, request.riders, latest_pickup, earliest_s=earliest
+            )
             dropoff = Stop(
                 request.id, "dropoff", b_name, b, request.riders, request.latest_dropoff_s, max_ride
             )
             base = v.stops
             base_times = self._schedule(v, base, now_s)
             base_end = base_times[-1] if base_times else now_s
+            t_free = max(now_s, v.available_s)
+            if t_free + self.travel_s(v, v.position, a) > latest_pickup:
+                reasons.add("no vehicle can fit it within the windows")
+                continue  # even straight there it would be late: skip the vehicle
             best: tuple[float, list[Stop], float, float] | None = None
-            for i in range(v.locked, len(base) + 1):
+            if base_times is not None:
+                found = self._best_insertion(v, base, base_times, pickup, dropoff, now_s)
+                if found is not None:
+                    added, i, j, t_pick, t_drop = found
+                    trial = [*base[:i], pickup, *base[i:j], dropoff, *base[j:]]
+                    best = (added, trial, t_pick, t_drop)
+            for i in range(v.locked, len(base) + 1 if base_times is None else 0):
                 for j in range(i, len(base) + 1):
                     trial = [*base[:i], pickup, *base[i:j], dropoff, *base[j:]]
                     times = self._schedule(v, trial, now_s)
