@@ -103,6 +103,12 @@ class DroneInsertion:
         drone.sorties = list(orders)
         return True
 
+    def flight_s(self, vehicle_id: str) -> int:
+        """Flying time of a drone's current plan (0 when it is infeasible: never expected)."""
+        drone = self.drones[VehicleId(vehicle_id)]
+        trial = self._simulate(drone.vehicle, drone.sorties)
+        return trial.flight_s if trial.feasible else 0
+
     def plan(self) -> DronePlan:
         """The current plans as a `DronePlan` (for the checker and for warm starts)."""
         routes = []
