@@ -193,6 +193,8 @@ class GroundOperations:
             self.service.ground.remove(rid)
             gv.stops = [s for s in gv.stops if s.request_id != rid]
             trip = self.service.records.trips[rid]
+            if trip.state not in ("planned", "assigned"):
+                continue  # a stale stop of a trip already picked up or finished
             self.service._record(
                 "trip.state", rid, "supervisor", {"state": "planned", "reason": why}
             )

@@ -106,6 +106,18 @@ class Records:
         self.vehicles: dict[str, VehicleRecord] = {}
         self.last_seq = 0
 
+    def validate(self, kind: str, subject: str, data: Any) -> None:
+        """Raise `IllegalTransitionError` for a transition `apply` would refuse, before it is
+        journaled (a refused entry in the journal would stop every later replay)."""
+        if kind == "order.state":
+            ORDER.check(self.orders[subject].state, data["state"])
+        elif kind == "trip.state":
+            TRIP.check(self.trips[subject].state, data["state"])
+        elif kind == "vehicle.state":
+            current = self.vehicles[subject].state
+            if current != data["state"]:
+                VEHICLE.check(current, data["state"])
+
     def apply(self, entry: Entry) -> None:
         d = entry.data
         if entry.kind == "order.submitted":

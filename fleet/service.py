@@ -130,7 +130,8 @@ class FleetService:
     def _record(
         self, kind: str, subject: str, actor: str, data: Mapping[str, Any], publish: bool = True
     ) -> Entry:
-        """Journal (on disk), then fold into the records, then tell the live feed."""
+        """Check, journal (on disk), fold into the records, then tell the live feed."""
+        self.records.validate(kind, subject, data)
         entry = self.journal.append(self.clock.now_s(), kind, subject, actor, data)
         self.records.apply(entry)
         if publish:

@@ -17,6 +17,7 @@ the service's own records. The report is `report.json` and `report.html` in the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import shutil
 import socket
@@ -436,6 +437,7 @@ async def run(
     port: int | None = None,
     drones: bool = False,
 ) -> dict[str, Any]:
+    scenario = dataclasses.replace(scenario, hours=hours)  # demand for the hours asked for
     workdir = report_dir / "run"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
