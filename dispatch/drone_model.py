@@ -146,7 +146,7 @@ def build_drone_problem(
             if oid not in by_id:
                 raise ValueError(f"drone {d.id}: unknown order {oid!r} on board")
         soc, t0 = d.start.battery_soc, d.start.t_s
-        if em.used_mwh(soc) > em.usable_mwh:
+        if em.needs_swap(soc):
             at = sites.get(SiteId(d.start.location))
             if d.start.landed and at is not None and at.swaps_batteries:
                 soc, t0 = 1.0, t0 + params.swap_s  # swap on the spot before anything else

@@ -106,6 +106,11 @@ class DroneEnergyModel:
         soc = min(1.0, max(0.0, soc))
         return math.ceil(self.battery_wh * (1.0 - soc) * MWH_PER_WH - 1e-9)
 
+    def needs_swap(self, soc: float) -> bool:
+        """True when a drone at `soc` has no usable energy left above the reserve (the rule for
+        a swap on the spot before it may fly; shared by the model, insertion and checker)."""
+        return self.used_mwh(soc) >= self.usable_mwh
+
     def soc_after(self, soc: float, spent_wh: float) -> float:
         """State of charge after spending `spent_wh` from `soc`."""
         return soc - spent_wh / self.battery_wh

@@ -129,7 +129,7 @@ class DroneInsertion:
         limit = min(drone.max_payload_kg, em.max_payload_kg)
         start = drone.start
         here, t, soc = start.location, start.t_s, start.battery_soc
-        if soc < reserve:
+        if em.needs_swap(soc):
             site = self.sites.get(SiteId(here))
             if not (start.landed and site is not None and site.swaps_batteries):
                 return _Trial(False, f"drone {drone.id} is under the reserve")

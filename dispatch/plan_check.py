@@ -113,7 +113,7 @@ def _check_route(
     t = route.start_s
     if t < start.t_s:
         out.append(f"{vid}: leaves at {t} before it is free at {start.t_s}")
-    if em.battery_wh * (soc - reserve) < -EPS_WH:
+    if em.needs_swap(soc):
         at = sites.get(SiteId(start.location))
         if start.landed and at is not None and at.swaps_batteries:
             soc, t = 1.0, max(t, start.t_s + swap_s)
