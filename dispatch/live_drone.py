@@ -33,6 +33,15 @@ class _Drone:
 
 
 @dataclass(frozen=True, slots=True)
+class _State:
+    here: str
+    t_s: int
+    soc: float
+    flight_s: int
+    release_s: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Trial:
     feasible: bool
     reason: str = ""
@@ -66,17 +75,13 @@ class DroneInsertion:
         reasons: set[str] = set()
         for did in sorted(self.drones):
             drone = self.drones[did]
-            base = self._simulate(drone.vehicle, drone.sorties)
-            base_s = base.flight_s if base.feasible else 0
-            for pos in range(len(drone.sorties) + 1):
-                trial_list = [*drone.sorties[:pos], order, *drone.sorties[pos:]]
-                trial = self._simulate(drone.vehicle, trial_list)
-                if not trial.feasible:
-                    reasons.add(trial.reason)
-                    continue
-                key = (trial.flight_s - base_s, trial.releases[pos], str(did), pos)
-                if best is None or key < best[0]:
-                    best = (key, trial_list, trial.releases[pos])
+            found = self._best_position(drone, order, reasons)
+            if found is None:
+                continue
+            added, release, pos = found
+            key = (added, release, str(did), pos)
+            if best is None or key < best[0]:
+                best = (key, [*drone.sorties[:pos], order, *drone.sorties[pos:]], release)
         if best is None:
             why = "; ".join(sorted(reasons)) or "no drone in service"
             self.unserved[order.id] = why
@@ -88,6 +93,102 @@ class DroneInsertion:
         self.promised_s[order.id] = latest
         self.unserved.pop(order.id, None)
         return Decision(True, order.id, did, float(release), float(latest))
+
+    def _best_position(
+        self, drone: _Drone, order: DeliveryOrder, reasons: set[str]
+    ) -> tuple[int, int, int] | None:
+        """(added flying s, release time, position) of the best feasible position, or None.
+
+        The states before each sortie of the base plan are computed once; a trial from position
+        `pos` stops as soon as it is back in step with the base plan (same time after the same
+        sortie: the battery was swapped at that sortie's reload, so the rest is identical)."""
+        v = drone.vehicle
+        state0 = self._initial(v)
+        if isinstance(state0, str):
+            reasons.add(state0)
+            return None
+        states: list[_State] = [state0]
+        for o in drone.sorties:
+            nxt = self._step(v, states[-1], o)
+            if isinstance(nxt, str):
+                reasons.add("the current plan of a drone no longer holds")
+                return None
+            states.append(nxt)
+        base_end = self._close(v, states[-1])
+        if isinstance(base_end, str):
+            return None
+        best: tuple[int, int, int] | None = None
+        for pos in range(len(drone.sorties) + 1):
+            st = self._step(v, states[pos], order)
+            if isinstance(st, str):
+                reasons.add(st)
+                continue
+            release = st.release_s
+            total: int | None = None
+            for m in range(pos, len(drone.sorties)):
+                nxt = self._step(v, st, drone.sorties[m])
+                if isinstance(nxt, str):
+                    reasons.add(nxt)
+                    break
+                st = nxt
+                if st.t_s == states[m + 1].t_s:
+                    total = st.flight_s + base_end.flight_s - states[m + 1].flight_s
+                    break
+            else:
+                end = self._close(v, st)
+                if isinstance(end, str):
+                    reasons.add(end)
+                    continue
+                total = end.flight_s
+            if total is None:
+                continue
+            cand = (total - base_end.flight_s, release, pos)
+            if best is None or cand < best:
+                best = cand
+        return best
+
+    def _initial(self, v: Vehicle) -> _State | str:
+        em = self.params.energy
+        start = v.start
+        here, t, soc = start.location, start.t_s, start.battery_soc
+        if em.needs_swap(soc):
+            site = self.sites.get(SiteId(here))
+            if not (start.landed and site is not None and site.swaps_batteries):
+                return f"drone {v.id} is under the reserve"
+            t, soc = t + self.params.swap_s, 1.0
+        return _State(here, t, soc, 0, -1)
+
+    def _step(self, v: Vehicle, st: _State, o: DeliveryOrder) -> _State | str:
+        """One sortie from state `st` (the same rules as `_simulate`)."""
+        p = self.params
+        em = p.energy
+        if o.weight_kg > min(v.max_payload_kg, em.max_payload_kg):
+            return f"{o.weight_kg} kg is over the payload limit"
+        leg = self.air.time(st.here, o.warehouse)
+        soc = st.soc - em.leg_energy_wh(leg, 0.0) / em.battery_wh
+        if soc < em.reserve_fraction or leg >= 10**9:
+            return "a drone cannot reach the warehouse above the reserve"
+        begin = max(st.t_s + leg, o.ready_s)
+        out = self.air.time(o.warehouse, o.drone_port)
+        soc = 1.0 - em.leg_energy_wh(out, o.weight_kg) / em.battery_wh
+        if soc < em.reserve_fraction or out >= 10**9:
+            return "the port is beyond the battery's reach above the reserve"
+        arrive = begin + o.load_s + p.swap_s + out
+        if arrive > min(o.deadline_s, self.promised_s.get(o.id, o.deadline_s)):
+            return "no drone can release it by its deadline"
+        soc -= em.hover_energy_wh(o.drop_s, o.weight_kg) / em.battery_wh
+        return _State(o.drone_port, arrive + o.drop_s, soc, st.flight_s + leg + out, arrive)
+
+    def _close(self, v: Vehicle, st: _State) -> _State | str:
+        em = self.params.energy
+        home = v.home or st.here
+        leg = self.air.time(st.here, home)
+        soc = st.soc - em.leg_energy_wh(leg, 0.0) / em.battery_wh
+        if soc < em.reserve_fraction or leg >= 10**9:
+            return "a drone could not get home above the reserve"
+        if st.t_s + leg > v.shift_end_s:
+            return "it would end after the drone's shift"
+        return _State(home, st.t_s + leg, soc, st.flight_s + leg, st.release_s)
 
     def remove(self, order_id: str) -> None:
         """Forget an order (delivered, cancelled, or handed to another plan)."""

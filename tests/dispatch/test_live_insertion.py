@@ -99,3 +99,22 @@ def test_drone_insertion_never_breaks_reserve_or_payload(
                 s for s in route.stops if s.order_id == d.request_id and s.kind == "delivery"
             )
             assert release.start_s <= d.latest_s  # the promise holds
+
+
+@settings(max_examples=15, derandomize=True, deadline=None)
+@given(st.integers(0, 10_000))
+def test_fast_drone_insertion_matches_full_simulation(seed: int) -> None:
+    inst = drone_instance(seed, drones=2, warehouses=2, ports=4, parcels=12, horizon_s=3600)
+    ins = DroneInsertion(inst.drones, inst.sites, inst.air, DroneModelParams(energy=inst.energy))
+    for order in inst.orders[:-1]:
+        ins.insert(order)
+    new = inst.orders[-1]
+    for drone in ins.drones.values():
+        base = ins._simulate(drone.vehicle, drone.sorties)
+        brute = None
+        for pos in range(len(drone.sorties) + 1):
+            trial = ins._simulate(drone.vehicle, [*drone.sorties[:pos], new, *drone.sorties[pos:]])
+            if trial.feasible:
+                cand = (trial.flight_s - base.flight_s, trial.releases[pos], pos)
+                brute = cand if brute is None else min(brute, cand)
+        assert ins._best_position(drone, new, set()) == brute
