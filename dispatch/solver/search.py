@@ -4,6 +4,10 @@ Budgets: `time_limit_s` becomes the OR-Tools time limit; `solution_limit` its so
 In deterministic mode (no time limit) the LNS sub-search time cap is raised far above what a
 sub-search needs, so no result depends on the wall clock.
 
+In deterministic mode a wall-clock cap of `DETERMINISTIC_SAFETY_CAP_S` still applies: a
+search in which no move is ever feasible finds no further solution, so a solution count alone
+would never end it. A run that hits the cap is no longer guaranteed to be reproducible.
+
 (OR-Tools 9.15's iterated local search with ruin-and-recreate was tried through
 `use_iterated_local_search`; from Python it stopped at the first local optimum on our models,
 so it is not offered.)
@@ -17,6 +21,8 @@ from dispatch.params import SolverParams
 from dispatch.problem import Problem
 from dispatch.solution import Route, Solution
 from dispatch.solver.model import RoutingModel
+
+DETERMINISTIC_SAFETY_CAP_S = 20
 
 
 def search_parameters(params: SolverParams, time_limit_s: float | None = None) -> Any:
@@ -32,6 +38,9 @@ def search_parameters(params: SolverParams, time_limit_s: float | None = None) -
         sp.time_limit.FromMilliseconds(max(1, int(limit_s * 1000)))
     else:
         sp.lns_time_limit.FromSeconds(60)
+        # Safety cap only: when no move is ever feasible, OR-Tools never finds another
+        # solution and `solution_limit` alone would never stop guided local search.
+        sp.time_limit.FromSeconds(DETERMINISTIC_SAFETY_CAP_S)
     if params.solution_limit is not None:
         sp.solution_limit = params.solution_limit
     sp.log_search = params.log_search
