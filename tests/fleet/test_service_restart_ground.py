@@ -124,7 +124,7 @@ async def test_sigkill_mid_ride_and_restart_carries_every_trip(service: Service)
         return {t["id"]: t["state"] for t in items}
 
     try:
-        await asyncio.wait_for(fleet.wait_connected(), 10)
+        await asyncio.wait_for(fleet.wait_connected(), 30)
         vehicles = {}
         while {vehicles.get("bus-1"), vehicles.get("pm-01")} != {"up"}:
             items = (await call(port, "GET", "/api/v1/vehicles", VIEWER)).body["items"]
@@ -145,7 +145,7 @@ async def test_sigkill_mid_ride_and_restart_carries_every_trip(service: Service)
                 await asyncio.sleep(0.05)
 
         try:
-            await asyncio.wait_for(someone_aboard(), 30)
+            await asyncio.wait_for(someone_aboard(), 60)
         except TimeoutError:
             raise AssertionError(f"nobody boarded: {seen}; log {service.log}") from None
         service.kill()  # mid-ride: riders aboard, riders waiting, events in flight
@@ -157,7 +157,7 @@ async def test_sigkill_mid_ride_and_restart_carries_every_trip(service: Service)
         assert (
             len(recovered) == 1 and "0 open requests to dispatch" in recovered[0]["data"]["detail"]
         )
-        await asyncio.wait_for(fleet.wait_connected(), 20)
+        await asyncio.wait_for(fleet.wait_connected(), 40)
         finished: dict[str, str] = {}
 
         async def all_done() -> None:
@@ -167,7 +167,7 @@ async def test_sigkill_mid_ride_and_restart_carries_every_trip(service: Service)
                 await asyncio.sleep(0.1)
 
         try:
-            await asyncio.wait_for(all_done(), 60)
+            await asyncio.wait_for(all_done(), 150)  # generous: a loaded CI machine
         except TimeoutError:
             raise AssertionError(f"not carried to the end: {finished}; log {service.log}") from None
         for trip_id, before in trips.items():
