@@ -134,23 +134,40 @@ class GroundDispatcher:
         times: list[float] = []
         picked = dict(v.picked_up_at)
         for stop in stops:
-            t = max(t + self.travel_s(v, pos, stop.position), stop.earliest_s)
-            if stop.action == "pickup":
-                load += stop.riders
-                picked[stop.request_id] = t
-                if load > v.capacity:
-                    return None
-            else:
-                load -= stop.riders
-                start = picked.get(stop.request_id)
-                if start is not None and t - start > stop.max_ride_s:
-                    return None
-            if t > stop.latest_s:
+            visited = self._visit(v, stop, t, pos, load, picked)
+            if visited is None:
                 return None
-            times.append(t)
-            t += self.params.dwell_s
+            arrival, load = visited
+            times.append(arrival)
+            t = arrival + self.params.dwell_s
             pos = stop.position
         return times
+
+    def _visit(
+        self,
+        v: GroundVehicle,
+        stop: Stop,
+        t: float,
+        pos: tuple[float, float],
+        load: int,
+        picked: dict[str, float],
+    ) -> tuple[float, int] | None:
+        """Arrive at `stop` from `pos` leaving at `t`: (arrival, load after), or None when
+        capacity, the stop's window or a ride limit breaks. Records pickups in `picked`."""
+        t = max(t + self.travel_s(v, pos, stop.position), stop.earliest_s)
+        if stop.action == "pickup":
+            load += stop.riders
+            picked[stop.request_id] = t
+            if load > v.capacity:
+                return None
+        else:
+            load -= stop.riders
+            start = picked.get(stop.request_id)
+            if start is not None and t - start > stop.max_ride_s:
+                return None
+        if t > stop.latest_s:
+            return None
+        return t, load
 
     def _best_insertion(
         self,
@@ -183,20 +200,7 @@ class GroundDispatcher:
         def visit(
             stop: Stop, t: float, pos: tuple[float, float], load: int, picked: dict[str, float]
         ) -> tuple[float, int] | None:
-            t = max(t + self.travel_s(v, pos, stop.position), stop.earliest_s)
-            if stop.action == "pickup":
-                load += stop.riders
-                picked[stop.request_id] = t
-                if load > v.capacity:
-                    return None
-            else:
-                load -= stop.riders
-                start = picked.get(stop.request_id)
-                if start is not None and t - start > stop.max_ride_s:
-                    return None
-            if t > stop.latest_s:
-                return None
-            return t, load
+            return self._visit(v, stop, t, pos, load, picked)
 
         for i in range(v.locked, n + 1):
             if i == 0:
