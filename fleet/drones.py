@@ -88,9 +88,15 @@ class DroneCrew:
 class DroneOperations:
     """The MAVLink side of the service (see the module docstring)."""
 
-    def __init__(self, service: FleetService, endpoint: Endpoint) -> None:
+    def __init__(
+        self, service: FleetService, endpoint: Endpoint, plan_in_thread: bool = True
+    ) -> None:
         self.service = service
         self.endpoint = endpoint
+        # routing a sortie takes tens of milliseconds: off the event loop in production, inline
+        # under a virtual clock (fast mode), where a thread's finishing time would break the
+        # same-seed-same-run promise
+        self.plan_in_thread = plan_in_thread
         self.crews: dict[str, DroneCrew] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.failures: dict[str, int] = {}  # order id -> sorties that failed before take-off
@@ -241,7 +247,10 @@ class DroneOperations:
 
     async def _fly(self, crew: DroneCrew, order_id: str) -> None:
         svc = self.service
-        plan, sortie, polygons, circles = await asyncio.to_thread(self._mission, crew, order_id)
+        if self.plan_in_thread:
+            plan, sortie, polygons, circles = await asyncio.to_thread(self._mission, crew, order_id)
+        else:
+            plan, sortie, polygons, circles = self._mission(crew, order_id)
         handle = crew.handle
         crew.mission = "planned"
         self._mission_state(
