@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from fleet.drones import DroneOperations
 from fleet.service import FleetService
 from geofences.conformance import ConformanceChecker
+from sim.copter.autopilot import CopterAutopilot
 from sim.copter.battery import Battery, BatterySpec
 from sim.copter.flight import CopterConfig
-from sim.copter.swarm import CopterSwarm, SwarmCopter
+from sim.copter.swarm import CopterSwarm
 from sim.scenario.model import Scenario
 from sim.scenario.record import Landing, RunRecord, Track, TrackPoint, Violation
 from vehicles.clock import Clock
@@ -30,6 +32,7 @@ from vehicles.mavlink import UdpEndpoint
 from vehicles.mavlink.commands import CommandTiming
 from vehicles.mavlink.link import DEFAULT_STREAM_RATES_HZ, LinkConfig
 from vehicles.mavlink.mission import MissionTiming
+from vehicles.mavlink.transport import Endpoint
 
 NOMINAL_V = 6 * 3.7
 
@@ -49,6 +52,13 @@ def link_config(speed: float) -> LinkConfig:
     )
 
 
+class WorldCopter(Protocol):
+    """What the world needs of a simulated copter, on UDP (`SwarmCopter`) or in memory."""
+
+    @property
+    def autopilot(self) -> CopterAutopilot: ...
+
+
 @dataclass
 class _Crew:
     landed_at_s: float | None = None
@@ -63,10 +73,10 @@ class DroneWorld:
     scenario: Scenario
     clock: Clock
     speed: float
-    endpoint: UdpEndpoint | None = None
+    endpoint: Endpoint | None = None
     swarm: CopterSwarm | None = None
     ops: DroneOperations | None = None
-    copters: dict[str, SwarmCopter] = field(default_factory=dict)
+    copters: dict[str, WorldCopter] = field(default_factory=dict)
     crew: dict[str, _Crew] = field(default_factory=dict)
     next_track_s: float = 0.0
 
@@ -152,7 +162,7 @@ class DroneWorld:
                     record.min_drone_separation_m, _dist3(airborne[i], airborne[j])
                 )
 
-    def _crew_work(self, did: str, copter: SwarmCopter, now: float) -> None:
+    def _crew_work(self, did: str, copter: WorldCopter, now: float) -> None:
         fc = copter.autopilot.fc
         crew = self.crew[did]
         home = self.service.sites[self.service.drones.drones[did].home]

@@ -319,10 +319,8 @@ async def run_wire(
     drones = DroneWorld(service, scenario, clock, speed)
     if with_drones:
         await drones.start()
-        print(
-            f"  drones        MAVLink UDP 127.0.0.1:{drones.endpoint.port if drones.endpoint else '-'}",
-            flush=True,
-        )
+        port = getattr(drones.endpoint, "port", "-")
+        print(f"  drones        MAVLink UDP 127.0.0.1:{port}", flush=True)
     else:
         print(
             "  drones        not simulated (add --drones); parcels are answered 'drone offline'",
