@@ -52,6 +52,7 @@ from sim.scenario.model import Scenario
 from sim.scenario.record import Outcome, RunRecord, Track, TrackPoint, kpis
 from sim.scenario.report_html import MapLayer, render_html
 from vehicles.clock import ScaledClock, VirtualClock
+from vehicles.mavlink import UdpEndpoint
 
 DRAIN_S = 3600.0  # after the last request: at most this long for the vehicles to finish
 TRACK_EVERY_S = 30.0
@@ -319,8 +320,8 @@ async def run_wire(
     drones = DroneWorld(service, scenario, clock, speed)
     if with_drones:
         await drones.start()
-        port = getattr(drones.endpoint, "port", "-")
-        print(f"  drones        MAVLink UDP 127.0.0.1:{port}", flush=True)
+        mav_port = drones.endpoint.port if isinstance(drones.endpoint, UdpEndpoint) else "-"
+        print(f"  drones        MAVLink UDP 127.0.0.1:{mav_port}", flush=True)
     else:
         print(
             "  drones        not simulated (add --drones); parcels are answered 'drone offline'",
