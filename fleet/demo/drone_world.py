@@ -91,8 +91,18 @@ class DroneWorld:
         self.service.drone_link = self.ops
         self.ops.start()
         self.swarm = CopterSwarm(self.clock, step_s=0.05 * k)
+        for vehicle_id, sysid, config in self.copter_configs():
+            self.copters[vehicle_id] = await self.swarm.add_udp(
+                sysid, ("127.0.0.1", self.endpoint.port), config
+            )
+            self.crew[vehicle_id] = _Crew()
+        self.swarm.start()
+
+    def copter_configs(self) -> list[tuple[str, int, CopterConfig]]:
+        """(vehicle id, system id, copter configuration) of every drone of the service."""
         d = self.scenario.drone
         spec = BatterySpec(capacity_mah=d.battery_wh / NOMINAL_V * 1000.0)
+        out = []
         for v in self.service.config.vehicles:
             if v.kind != "drone":
                 continue
@@ -108,15 +118,12 @@ class DroneWorld:
                     "WPNAV_SPEED": d.cruise_speed_m_s * 100,
                 },
             )
-            self.copters[v.id] = await self.swarm.add_udp(
-                v.sysid, ("127.0.0.1", self.endpoint.port), config
-            )
-            self.crew[v.id] = _Crew()
-        self.swarm.start()
+            out.append((v.id, v.sysid, config))
+        return out
 
     def tick(self, record: RunRecord) -> None:
         """Once per loop of the runner: ground crew, landings, separation, tracks."""
-        if self.swarm is None:
+        if not self.copters:
             return
         now = self.clock.now_s()
         airborne = []
@@ -161,6 +168,9 @@ class DroneWorld:
                 record.min_drone_separation_m = min(
                     record.min_drone_separation_m, _dist3(airborne[i], airborne[j])
                 )
+
+    def new_crew(self, vehicle_id: str) -> None:
+        self.crew[vehicle_id] = _Crew()
 
     def _crew_work(self, did: str, copter: WorldCopter, now: float) -> None:
         fc = copter.autopilot.fc
