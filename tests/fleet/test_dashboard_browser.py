@@ -1,6 +1,8 @@
 """The operator dashboard in a real browser (Debian's chromium driven by Playwright) against the
-real service with simulated vehicles: vehicles move on the map, a request submitted from the page
-appears and is assigned, and a viewer's action is refused.
+real service with simulated vehicles: personal mobility vehicles over the ground websocket and a
+copter over real MAVLink (loopback UDP). Vehicles move on the map, a trip and a parcel order
+submitted from the page appear and are assigned (the trip to a vehicle, the parcel to the
+drone), and a viewer's action is refused.
 
 Skipped, with the reason, where no chromium is installed (`.ci/run` installs it, so CI runs it).
 """
@@ -21,11 +23,16 @@ import uvicorn
 
 from fleet.api import create_app
 from fleet.config import parse_config
+from fleet.drones import DroneOperations, link_config
 from fleet.service import FleetService
+from sim.copter.battery import BatterySpec
+from sim.copter.flight import CopterConfig
+from sim.copter.swarm import CopterSwarm
 from sim.ground.mobility import PersonalMobility
 from sim.ground.network import load_network
 from sim.ground.wire import WireFleet
 from vehicles.clock import ScaledClock
+from vehicles.mavlink import UdpEndpoint
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
@@ -44,7 +51,9 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SPEED = 30.0
+SPEED = 25.0  # the copter re-asks for mission items after 1 s of its clock: keep that >= 40 ms wall
+WAREHOUSE, PORT = "narashino-akanehama", "port-cross-tower"
+ORDER_ASSIGNED_OR_LATER = ("assigned", "loaded", "in_flight", "delivered")
 
 
 def _data(tmp: Path, port: int) -> dict[str, Any]:
@@ -54,9 +63,26 @@ def _data(tmp: Path, port: int) -> dict[str, Any]:
         "supervisor": {"link_degraded_s": 3 * SPEED, "ground_lost_s": 6 * SPEED},
         "operators": [
             {"name": "mobility-op", "token": "tok-mobility-1", "role": "mobility"},
+            {"name": "logistics-op", "token": "tok-logistics-1", "role": "logistics"},
             {"name": "viewer-op", "token": "tok-viewer-1", "role": "viewer"},
         ],
         "sites": [
+            {
+                "id": WAREHOUSE,
+                "kind": "warehouse",
+                "name": "Akanehama south tip",
+                "name_ja": "茜浜南端",
+                "lat_deg": 35.655,
+                "lon_deg": 140.0,
+            },
+            {
+                "id": PORT,
+                "kind": "drone_port",
+                "name": "Cross Tower drone port",
+                "name_ja": "クロスタワー ドローンポート",
+                "lat_deg": 35.6472,
+                "lon_deg": 140.0486,
+            },
             {
                 "id": "pm-depot",
                 "kind": "depot",
@@ -90,7 +116,8 @@ def _data(tmp: Path, port: int) -> dict[str, Any]:
                 "token": f"pm-0{i}-secret-token",
             }
             for i in (1, 2)
-        ],
+        ]
+        + [{"id": "drone-07", "kind": "drone", "home": WAREHOUSE, "sysid": 7}],
     }
 
 
@@ -124,12 +151,40 @@ async def site(tmp_path: Path) -> AsyncIterator[str]:
     fleet.add(PersonalMobility("pm-01", net, start="pm-depot"))
     fleet.add(PersonalMobility("pm-02", net, start="home-utase-1"))
     await fleet.start()
-    while not server.started:
-        await asyncio.sleep(0.05)
-    await asyncio.wait_for(fleet.wait_connected(), 15)
+    # the drone: a simulated copter speaking MAVLink to the service's endpoint over loopback UDP
+    service._air_leg_s(WAREHOUSE, PORT)  # build the airspace matrix before the link runs
+    endpoint = await UdpEndpoint.start(
+        host="127.0.0.1", port=0, clock=clock, config=link_config(SPEED)
+    )
+    ops = DroneOperations(service, endpoint)
+    service.drone_link = ops
+    ops.start()
+    swarm = CopterSwarm(clock, step_s=0.05 * SPEED / 5.0)
+    home = service.sites[WAREHOUSE]
+    battery = BatterySpec(capacity_mah=service.config.drone.battery_wh / 22.2 * 1000.0)
+    await swarm.add_udp(
+        7,
+        ("127.0.0.1", endpoint.port),
+        CopterConfig(
+            home_lat_deg=home.lat_deg,
+            home_lon_deg=home.lon_deg,
+            home_alt_amsl_m=0.0,
+            battery=battery,
+        ),
+    )
+    swarm.start()
     try:
+        async with asyncio.timeout(30):
+            while not server.started:
+                await asyncio.sleep(0.05)
+            await fleet.wait_connected()
+            while not service.drones.drones["drone-07"].online:
+                await asyncio.sleep(0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
+        await ops.stop()
+        await swarm.close()
+        await endpoint.close()
         await fleet.stop()
         server.should_exit = True
         await task
@@ -141,7 +196,7 @@ async def _login(browser: Any, base: str, token: str) -> Any:
     await page.goto(f"{base}/dashboard/")
     await page.fill("#token", token)
     await page.press("#token", "Enter")
-    await page.wait_for_function("state.vehicles.size >= 2", timeout=15_000)
+    await page.wait_for_function("state.vehicles.size >= 3", timeout=15_000)
     return page
 
 
@@ -172,6 +227,19 @@ async def test_dashboard_shows_moving_vehicles_takes_requests_and_refuses_a_view
             )
             on_map = "[...state.vehicles.values()].every(e => e.marker && map.hasLayer(e.marker))"
             assert await page.evaluate(on_map)
+            # a logistics operator submits a parcel from the page: it is assigned to the drone
+            desk = await _login(browser, site, "tok-logistics-1")
+            await desk.select_option("#order-from", WAREHOUSE)
+            await desk.select_option("#order-to", PORT)
+            await desk.fill("#order-weight", "1.0")
+            await desk.click("#order-form button[type=submit]")
+            # the answer is at once ("assigned"); the flight may move it on before we look
+            flown = ", ".join(f"#orders li .badge.{s}" for s in ORDER_ASSIGNED_OR_LATER)
+            await desk.wait_for_selector(flown, timeout=15_000)
+            order_row = await desk.inner_text("#orders li")
+            assert f"{WAREHOUSE} → {PORT}" in order_row and "drone-07" in order_row, order_row
+            assert "Order ord-" in await desk.inner_text("#status")
+            assert "drone offline" not in order_row
             shot = os.environ.get("KAITEKI_DASHBOARD_SCREENSHOT")  # docs/dashboard.png is made so
             if shot:
                 await page.screenshot(path=shot)
