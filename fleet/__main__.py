@@ -28,8 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fast", action="store_true", help="fast mode: virtual clock, in-memory")
     demo.add_argument(
         "--drones",
-        action="store_true",
-        help="wire mode: also fly simulated copters over MAVLink (experimental: docs/scenario.md)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fly the simulated copters (MAVLink; default: on in fast mode, off in wire mode)",
     )
     demo.add_argument("--report", default="reports/demo", help="directory for the report")
     return parser

@@ -108,6 +108,8 @@ class VirtualClock:
         """Move time forward to `t_s`, waking every sleeper due on the way, in order."""
         if t_s < self._now_s:
             raise ValueError(f"time cannot go back: now {self._now_s}, asked {t_s}")
+        for _ in range(3):  # tasks created or woken since the last advance start now
+            await asyncio.sleep(0)
         while (deadline := self.next_deadline_s()) is not None and deadline <= t_s:
             _, _, future = heapq.heappop(self._sleepers)
             self._now_s = max(self._now_s, deadline)

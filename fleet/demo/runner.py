@@ -36,6 +36,7 @@ from fleet.api import create_app
 from fleet.config import parse_config
 from fleet.demo.drone_world import DroneWorld
 from fleet.demo.memory import MemoryGroundServer
+from fleet.demo.memory_drones import MemoryDroneWorld
 from fleet.demo.setup import DEMO_TOKENS, ground_fleet, service_config, tokens, trip_points
 from fleet.ground_server import GroundServer
 from fleet.journal import SqliteJournal
@@ -190,7 +191,9 @@ class World:
                 )
 
 
-async def run_fast(scenario: Scenario, hours: float, workdir: Path) -> tuple[World, FleetService]:
+async def run_fast(
+    scenario: Scenario, hours: float, workdir: Path, with_drones: bool = True
+) -> tuple[World, FleetService]:
     net = load_network()
     clock = VirtualClock(0.0)
     config = parse_config(
@@ -209,23 +212,31 @@ async def run_fast(scenario: Scenario, hours: float, workdir: Path) -> tuple[Wor
     await service.start(ground_server=cast(GroundServer, adapter))  # the same interface, in memory
     for vehicle in ground_fleet(scenario, net):
         ground.add(vehicle)
+    drones = MemoryDroneWorld(service, scenario, clock, 1.0)
+    if with_drones:
+        await drones.start()
     world = World(scenario, "fast", hours)
     subs = submissions(scenario, net)
     pending = [s for s in subs if s.at_s < hours * 3600.0]
     end_s = hours * 3600.0 + DRAIN_S
     i = 0
-    while clock.now_s() < end_s:
-        now = clock.now_s()
-        if i == len(pending) and now >= hours * 3600.0 and _nothing_open(service):
-            break
-        while i < len(pending) and pending[i].at_s <= now:
-            _submit_direct(service, pending[i])
-            i += 1
-        await clock.advance(1.0)
-        ground.step()
-        adapter.deliver()
-        world.sample(clock.now_s(), ground.runner.vehicles)
-        world.progress(clock.now_s(), service, end_s)
+    try:
+        while clock.now_s() < end_s:
+            now = clock.now_s()
+            if i == len(pending) and now >= hours * 3600.0 and _nothing_open(service):
+                break
+            while i < len(pending) and pending[i].at_s <= now:
+                _submit_direct(service, pending[i])
+                i += 1
+            await clock.advance(1.0)
+            ground.step()
+            adapter.deliver()
+            world.sample(clock.now_s(), ground.runner.vehicles)
+            world.progress(clock.now_s(), service, end_s)
+            drones.tick(world.record)
+    finally:
+        drones.violations(world.record)
+        await drones.stop()
     world.record.sim_hours = clock.now_s() / 3600.0
     world.outcomes(service, pending)
     return world, service
@@ -442,7 +453,7 @@ async def run(
     workdir.mkdir(parents=True)
     t0 = time.monotonic()
     if fast:
-        world, service = await run_fast(scenario, hours, workdir)
+        world, service = await run_fast(scenario, hours, workdir, drones)
     else:
         world, service = await run_wire(scenario, hours, speed, workdir, port, drones)
     report = write_report(world, service, report_dir, time.monotonic() - t0)

@@ -1,0 +1,216 @@
+"""Fast mode's drones: the service's MAVLink endpoint and the simulated copters, joined in memory.
+
+Wire mode puts every copter on its own UDP socket; fast mode hands the same datagrams over in
+lists, under the virtual clock. `MemoryEndpoint` is a `vehicles.mavlink.transport.Endpoint` (the
+same `GroundStation` core, tick loop and `Drone` handles the service uses over UDP) whose `_send`
+gives each datagram to the addressed copter; a stepping task flies the copters every `step_s` of
+clock time and feeds what they transmit back into the core. The service's `DroneOperations`
+cannot tell the difference: it uploads missions and fences, arms, follows telemetry and acts as
+supervisor exactly as in wire mode.
+
+Deterministic for a seed: no sockets, no threads (sorties are planned inline), no wall-clock
+reads (Unix time for signing and SYSTEM_TIME is a fixed epoch), and the virtual clock wakes
+sleepers in a fixed order.
+
+Cost: a copter's physics steps every 50 ms while armed (as in wire mode); a disarmed copter on
+the ground has nothing to integrate, so `FastCopter` moves it in one step per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from dataclasses import dataclass, field
+
+from fleet.demo.drone_faults import DroneFaultSchedule, FaultCopter
+from fleet.demo.drone_world import DroneWorld
+from fleet.drones import DroneOperations
+from sim.copter.autopilot import CopterAutopilot
+from sim.copter.channel import LinkCut, LinkFaults
+from sim.copter.flight import CopterConfig
+from sim.scenario.record import RunRecord
+from vehicles.clock import Clock
+from vehicles.mavlink.events import Address
+from vehicles.mavlink.link import DEFAULT_STREAM_RATES_HZ, LinkConfig
+from vehicles.mavlink.transport import Endpoint
+
+FAST_EPOCH_UNIX_S = 1_767_225_600.0  # 2026-01-01T00:00Z: the fast world's clock 0, fixed
+GROUNDED_STEP_S = 1.0
+# telemetry rates asked of the copters in fast mode: what the supervisor reads once a second
+# (position), the rest at a fifth of the wire defaults; attitude and HUD, which nobody reads, off
+FAST_STREAM_RATES_HZ = {
+    **{name: hz / 5.0 for name, hz in DEFAULT_STREAM_RATES_HZ.items()},
+    "GLOBAL_POSITION_INT": 1.0, "ATTITUDE": 0.0, "VFR_HUD": 0.0,
+}
+
+
+class FastCopter(CopterAutopilot):
+    """A copter that skips the 50 ms physics steps while it is disarmed on the ground.
+
+    Disarmed and landed, the copter does not move; the battery draws avionics power (linear in
+    time), the failsafes and pre-arm checks look at that state. One step of up to
+    `GROUNDED_STEP_S` gives the same result as twenty of 50 ms, at a twentieth of the cost.
+    """
+
+    def advance_to(self, now_s: float) -> None:
+        fc = self.fc
+        while not fc.armed and fc.land_complete and now_s - fc.now_s > 1e-9:
+            fc.step(min(GROUNDED_STEP_S, now_s - fc.now_s))
+        super().advance_to(now_s)
+
+
+@dataclass(slots=True)
+class MemoryCopter:
+    """One copter on the in-memory link: its autopilot, address and link faults."""
+
+    sysid: int
+    autopilot: CopterAutopilot
+    address: Address
+    faults: LinkFaults
+    cut: LinkCut
+
+
+class MemoryEndpoint(Endpoint):
+    """The service's MAVLink endpoint, with copters in memory instead of behind a UDP socket.
+
+    A datagram for a copter is handed over at once and the copter's answer comes straight back
+    (no link latency), so a mission upload's request / item exchange costs no simulated time.
+    Copters fly on the clock: every `step_s` while armed, every `idle_step_s` while disarmed on
+    the ground (they then only send heartbeats and telemetry, which come in batches).
+    """
+
+    def __init__(self, clock: Clock, config: LinkConfig, tick_s: float = 0.2,
+                 step_s: float = 0.1, idle_step_s: float = 1.0) -> None:
+        super().__init__(clock, config, tick_s=tick_s, scale_timeouts=False)
+        self.step_s = step_s
+        self.idle_step_s = idle_step_s
+        self.copters: dict[Address, MemoryCopter] = {}
+        self.undeliverable = 0
+        self._stepper: asyncio.Task[None] | None = None
+        self._answering: list[MemoryCopter] = []  # copters that were just given a datagram
+        self._pumping = False
+        self._next_idle_s = 0.0
+
+    def attach(self, autopilot: CopterAutopilot) -> MemoryCopter:
+        """Put a copter on the link at an address of its own (one per system id)."""
+        address: Address = ("memory", 20_000 + autopilot.sysid)
+        if address in self.copters:
+            raise ValueError(f"system id {autopilot.sysid} is already on the link")
+        cut = LinkCut()
+        copter = MemoryCopter(autopilot.sysid, autopilot, address, LinkFaults(cut), cut)
+        self.copters[address] = copter
+        return copter
+
+    def start(self) -> None:
+        """Start the core's tick loop and the copters' stepping (on the clock)."""
+        self._start_ticker()
+        self._stepper = asyncio.get_running_loop().create_task(self._step_loop())
+
+    def step(self) -> None:
+        """Copters fly up to now (the idle ones once per `idle_step_s`) and are heard."""
+        now_s = self.clock.now_s()
+        idle_due = now_s >= self._next_idle_s
+        if idle_due:
+            self._next_idle_s = now_s + self.idle_step_s
+        for copter in self.copters.values():
+            fc = copter.autopilot.fc
+            if idle_due or fc.armed or not fc.land_complete:
+                copter.autopilot.advance_to(now_s)
+                self._hear(copter)
+        self._pump()
+
+    def _hear(self, copter: MemoryCopter) -> None:
+        for packet in copter.autopilot.packets_to_send():
+            if copter.faults.passes("down", packet):
+                self._receive(packet, copter.address)
+
+    def _pump(self) -> None:
+        """Hear the copters that answered what the core sent, until nobody has more to say."""
+        if self._pumping:
+            return
+        self._pumping = True
+        try:
+            for _ in range(10_000):  # a guard: an exchange that never settles waits a step
+                if not self._answering:
+                    break
+                self._hear(self._answering.pop(0))
+        finally:
+            self._pumping = False
+
+    async def _step_loop(self) -> None:
+        while True:
+            self.step()
+            await self.clock.sleep(self.step_s)
+
+    def _send(self, data: bytes, address: Address) -> None:
+        copter = self.copters.get(address)
+        if copter is None:
+            self.undeliverable += 1
+        elif copter.faults.passes("up", data):
+            copter.autopilot.receive_datagram(data, self.clock.now_s())
+            if copter not in self._answering:
+                self._answering.append(copter)
+            self._pump()
+
+    async def close(self) -> None:
+        if self._stepper is not None:
+            self._stepper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stepper
+            self._stepper = None
+        await super().close()
+
+
+@dataclass
+class MemoryDroneWorld(DroneWorld):
+    """`DroneWorld` (ground crew, landings, separation, tracks, airspace truth) over memory."""
+
+    link: MemoryEndpoint | None = None
+    by_id: dict[str, MemoryCopter] = field(default_factory=dict)
+    faults: DroneFaultSchedule | None = None
+
+    async def start(self) -> None:
+        first = next(s for s in self.service.config.sites if s.kind == "warehouse")
+        self.service._air_leg_s(first.id, first.id)  # build the air matrix before any link runs
+        config = dataclasses.replace(
+            LinkConfig(),
+            unix_time_at_zero_s=FAST_EPOCH_UNIX_S - self.clock.now_s(),
+            stream_rates_hz=FAST_STREAM_RATES_HZ,
+        )
+        self.link = self.endpoint = MemoryEndpoint(self.clock, config)
+        self.ops = DroneOperations(self.service, self.link, plan_in_thread=False)
+        self.service.drone_link = self.ops
+        self.ops.start()
+        for vehicle_id, sysid, copter_config in self.copter_configs():
+            self.by_id[vehicle_id] = self.link.attach(self._copter(sysid, copter_config))
+            self.copters[vehicle_id] = self.by_id[vehicle_id]
+            self.new_crew(vehicle_id)
+        self.faults = DroneFaultSchedule(
+            self.scenario.faults,
+            {vid: FaultCopter(c.autopilot, c.cut) for vid, c in self.by_id.items()},
+            self.scenario.wind,
+            start_s=self.clock.now_s(),
+        )
+        self.faults.apply(self.clock.now_s())
+        self.link.start()
+
+    def tick(self, record: RunRecord) -> None:
+        if self.faults is not None:
+            self.faults.apply(self.clock.now_s())
+        super().tick(record)
+
+    def _copter(self, sysid: int, config: CopterConfig) -> CopterAutopilot:
+        return FastCopter(
+            config,
+            sysid,
+            self.clock.now_s(),
+            stream_phase=(sysid * 0.6180339887) % 1.0,
+            unix_time_at_zero_s=FAST_EPOCH_UNIX_S - self.clock.now_s(),
+        )
+
+    async def stop(self) -> None:
+        if self.ops is not None:
+            await self.ops.stop()
+        if self.link is not None:
+            await self.link.close()
