@@ -27,7 +27,7 @@ from fleet.dashboard import STATIC_DIR
 from fleet.feed import serve_websocket
 from fleet.journal import IdempotencyConflictError
 from fleet.lifecycle import IllegalTransitionError
-from fleet.livefeed import FeedFilter
+from fleet.livefeed import BATCH_MS_MAX, BATCH_MS_MIN, FeedFilter
 from fleet.service import FleetService, RequestError
 
 PROBLEM = "application/problem+json"
@@ -394,7 +394,9 @@ def create_app(service: FleetService) -> FastAPI:
 
     # ------------------------------------------------------------------ live feed
     @app.websocket("/api/v1/feed")
-    async def feed(ws: WebSocket, token: str = "", kinds: str = "", bbox: str = "") -> None:
+    async def feed(
+        ws: WebSocket, token: str = "", kinds: str = "", bbox: str = "", batch_ms: str = ""
+    ) -> None:
         await ws.accept()  # then close with a code: a browser cannot read a refused handshake
         op = tokens.get(token)
         if op is None:
@@ -410,8 +412,16 @@ def create_app(service: FleetService) -> FastAPI:
         except ValueError:
             await ws.close(code=4400, reason="bbox must be lon0,lat0,lon1,lat1")
             return
+        batch_s = None  # ?batch_ms=N: coalesced batches (see fleet.livefeed)
+        if batch_ms:
+            digits = batch_ms.isascii() and batch_ms.isdigit()
+            if not digits or not BATCH_MS_MIN <= int(batch_ms) <= BATCH_MS_MAX:
+                reason = f"batch_ms must be an integer in [{BATCH_MS_MIN}, {BATCH_MS_MAX}]"
+                await ws.close(code=4400, reason=reason)
+                return
+            batch_s = int(batch_ms) / 1000.0
         flt = FeedFilter(frozenset(k for k in kinds.split(",") if k) or None, box)
-        sub = service.feed.subscribe(flt, name=op.name)
+        sub = service.feed.subscribe(flt, name=op.name, batch_s=batch_s)
         try:
             await serve_websocket(_StarletteSender(ws), sub)
         finally:
