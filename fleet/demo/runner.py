@@ -45,12 +45,13 @@ from fleet.service import FleetService
 from geofences.default import load_default
 from geofences.volumes import RuleKind, iter_polygons
 from sim.ground.fast import MemoryGround
+from sim.ground.faults import GroundFaultSchedule
 from sim.ground.network import RoadNetwork, load_network
 from sim.ground.vehicle import GroundVehicle
 from sim.ground.wire import WireFleet
 from sim.scenario.demand import ParcelOrder, TripOrder, parcel_orders, trip_orders
 from sim.scenario.model import Scenario
-from sim.scenario.record import Outcome, RunRecord, Track, TrackPoint, kpis
+from sim.scenario.record import LinkLoss, Outcome, RunRecord, Track, TrackPoint, kpis
 from sim.scenario.report_html import MapLayer, render_html
 from vehicles.clock import ScaledClock, VirtualClock
 from vehicles.mavlink import UdpEndpoint
@@ -184,10 +185,39 @@ class World:
                 outcome.status = "failed"
                 outcome.reason = f"not finished by the end of the run (still {rec.state})"
             self.record.outcomes.append(outcome)
+        losses: dict[str, int] = {}  # open link losses: vehicle -> index in the record
         for entry in service.events(100_000):
+            action = entry.data.get("action")
             if entry.kind == "supervisor":
                 self.record.supervisor_actions.append(
                     {"t_s": round(entry.t_s, 1), "subject": entry.subject, **dict(entry.data)}
+                )
+            lost = (entry.kind == "supervisor" and action == "drone link lost") or (
+                entry.kind == "vehicle.state"
+                and entry.actor == "supervisor"
+                and entry.data.get("state") == "offline"
+                and entry.subject not in losses
+                and not entry.subject.startswith("drone")
+            )
+            if lost and entry.subject not in losses:
+                how = str(entry.data.get("detail", "")).rpartition("on reconnection: ")[2]
+                loss = LinkLoss(
+                    entry.subject,
+                    round(entry.t_s, 1),
+                    None,
+                    f"trust the drone's failsafe, then {how}"
+                    if entry.kind == "supervisor"
+                    else "waiting riders re-planned on other vehicles",
+                )
+                losses[entry.subject] = len(self.record.link_losses)
+                self.record.link_losses.append(loss)
+            elif entry.subject in losses and (
+                (entry.kind == "supervisor" and action == "drone link back")
+                or (entry.kind == "vehicle.state" and entry.actor != "supervisor")
+            ):
+                i = losses.pop(entry.subject)
+                self.record.link_losses[i] = dataclasses.replace(
+                    self.record.link_losses[i], restored_s=round(entry.t_s, 1)
                 )
 
 
@@ -212,6 +242,12 @@ async def run_fast(
     await service.start(ground_server=cast(GroundServer, adapter))  # the same interface, in memory
     for vehicle in ground_fleet(scenario, net):
         ground.add(vehicle)
+    faults = GroundFaultSchedule(
+        scenario.faults,
+        {v.vehicle_id: v for v in ground.runner.vehicles},
+        cut_link=ground.cut,
+        restore_link=ground.restore,
+    )
     drones = MemoryDroneWorld(service, scenario, clock, 1.0)
     if with_drones:
         await drones.start()
@@ -229,6 +265,7 @@ async def run_fast(
                 _submit_direct(service, pending[i])
                 i += 1
             await clock.advance(1.0)
+            faults.apply(clock.now_s())
             ground.step()
             adapter.deliver()
             world.sample(clock.now_s(), ground.runner.vehicles)
@@ -339,6 +376,9 @@ async def run_wire(
             flush=True,
         )
     world = World(scenario, "wire", hours)
+    faults = GroundFaultSchedule(  # link cuts are fast mode's: here each vehicle has a socket
+        scenario.faults, {v.vehicle_id: v for v in fleet.runner.vehicles}
+    )
     subs = [s for s in submissions(scenario, net) if s.at_s < hours * 3600.0]
     end_s = hours * 3600.0 + DRAIN_S
     i = 0
@@ -366,6 +406,7 @@ async def run_wire(
                         _post, base, "/api/v1/trips", DEMO_TOKENS["mobility"], body
                     )
                 i += 1
+            faults.apply(now)
             world.sample(now, fleet.runner.vehicles)
             world.progress(now, service, end_s)
             drones.tick(world.record)
