@@ -21,6 +21,9 @@ const API = {
   events: "/api/v1/events?limit=200",
   feed: "/api/v1/feed",
 };
+/* The live feed in coalesced batches (newest state per vehicle, events in order), at most one
+ * frame per FEED_BATCH_MS; `?batch_ms=N` in the page's address overrides it (50..5000). */
+const FEED_BATCH_MS = Number(new URLSearchParams(location.search).get("batch_ms")) || 100;
 
 const KIND_STYLE = {
   drone: { color: "#c0392b", label: "Drone / ドローン" },
@@ -37,17 +40,45 @@ const AIRSPACE_STYLE = {
 const state = {
   token: sessionStorage.getItem("kaiteki.token") || "",
   role: "",
-  vehicles: new Map(), // id -> {data, marker, heading}
+  vehicles: new Map(), // id -> {data, pz, px, py (projection cache), stamp_ms (unsent lag)}
   selected: null,
   routeLayer: null,
   orders: new Map(),
   trips: new Map(),
   sites: [],
-  dirty: new Set(),
+  needsDraw: false, // a vehicle changed since the last frame
+  stamped: [], // entries updated since the last frame, for the lag figures
+  listDirty: false,
+  detailDirty: false,
+  ordersDirty: new Set(),
   feed: null,
+  feedUp: false,
+};
+
+/* What the page measures about itself: the feed's health in the header, and for benchmarks. */
+const feedStats = {
+  frames: 0, // websocket messages
+  items: 0, // updates in them
+  positions: 0,
+  parseErrors: 0,
+  dropped: 0, // events the server had to drop for this client (as the last frame said)
+  draws: 0,
+  drawMs: 0,
+  lagMs: new Float64Array(16384), // ring: wall time from the server's stamp to the drawing
+  lagCount: 0,
+  reset() {
+    Object.assign(this, { frames: 0, items: 0, positions: 0, parseErrors: 0, draws: 0, drawMs: 0, lagCount: 0 });
+  },
+  lagSamples() {
+    const n = Math.min(this.lagCount, this.lagMs.length);
+    return Array.from(this.lagMs.subarray(0, n));
+  },
 };
 
 const $ = (sel) => document.querySelector(sel);
+/* Everything from the service is text, never markup (a cancel reason is typed by an operator). */
+const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const esc = (x) => String(x ?? "").replace(/[&<>"']/g, (c) => ESC[c]);
 
 /* ---------------------------------------------------------------- HTTP */
 
@@ -129,11 +160,36 @@ function normOrder(o, kind) {
 
 const map = L.map("map", { preferCanvas: true, zoomControl: true, keyboard: true }).setView([35.648, 140.0], 12);
 const renderer = L.canvas({ padding: 0.2 });
+map.createPane("vehiclePane").style.zIndex = 450; // above airspace and sites, under tooltips
+const vehicleLayer = new VehicleCanvas(() => state.vehicles.values(), {
+  pane: "vehiclePane", styles: KIND_STYLE,
+}).addTo(map);
+const hoverTip = L.tooltip({ direction: "top", offset: [0, -8] });
+let hoverPending = null;
 const layers = {
   airspace: L.layerGroup().addTo(map),
   sites: L.layerGroup().addTo(map),
-  vehicles: L.layerGroup().addTo(map),
 };
+
+function vehicleTip(v) {
+  const soc = v.soc === null || v.soc === undefined ? "?" : `${Math.round(v.soc * 100)}%`;
+  return esc(`${v.id} · ${v.kind} · ${v.state} · battery ${soc}${v.link ? " · link " + v.link : ""}`);
+}
+
+map.on("click", (e) => {
+  const hit = vehicleLayer.nearest(e.layerPoint);
+  if (hit) selectVehicle(hit.data.id);
+});
+map.on("mousemove", (e) => { // at most one look-up per frame
+  if (hoverPending === null) requestAnimationFrame(() => {
+    const hit = vehicleLayer.nearest(hoverPending);
+    hoverPending = null;
+    map.getContainer().style.cursor = hit ? "pointer" : "";
+    if (hit) map.openTooltip(hoverTip.setContent(vehicleTip(hit.data)), [hit.data.lat, hit.data.lon]);
+    else map.closeTooltip(hoverTip);
+  });
+  hoverPending = e.layerPoint;
+});
 
 function drawLegend() {
   const rows = [
@@ -182,7 +238,7 @@ async function loadSites() {
   const fill = (sel, kinds) => {
     $(sel).innerHTML = state.sites
       .filter((s) => kinds.some((k) => s.kind.includes(k)))
-      .map((s) => `<option value="${s.id}">${s.name}${s.name_ja ? " / " + s.name_ja : ""}</option>`)
+      .map((s) => `<option value="${esc(s.id)}">${esc(s.name)}${s.name_ja ? " / " + esc(s.name_ja) : ""}</option>`)
       .join("");
   };
   fill("#order-from", ["warehouse"]);
@@ -191,74 +247,91 @@ async function loadSites() {
   fill("#trip-to", ["stop", "station", "place", "home", "venue"]);
 }
 
-function headingTip(v) {
-  const r = 0.0009; // ~100 m at this latitude
-  const a = (v.heading * Math.PI) / 180;
-  return [v.lat + r * Math.cos(a), v.lon + (r * Math.sin(a)) / Math.cos((v.lat * Math.PI) / 180)];
-}
-
-function upsertVehicle(raw) {
+function upsertVehicle(raw, stampMs = 0) {
   const v = normVehicle(raw);
   if (!Number.isFinite(v.lat) || !Number.isFinite(v.lon)) return;
-  const entry = state.vehicles.get(v.id);
+  let entry = state.vehicles.get(v.id);
   if (entry) {
-    entry.data = { ...entry.data, ...Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null && x !== "")) };
+    const d = entry.data;
+    for (const k in v) if (v[k] !== null && v[k] !== "" && !Number.isNaN(v[k])) d[k] = v[k];
+    if (!Number.isFinite(d.heading)) d.heading = 0;
   } else {
-    state.vehicles.set(v.id, { data: v, marker: null, heading: null });
+    entry = { data: v, pz: -1, px: 0, py: 0, stamp_ms: 0 };
+    state.vehicles.set(v.id, entry);
+    state.listDirty = true;
   }
-  state.dirty.add(v.id);
+  entry.pz = -1; // re-project on the next draw
+  if (stampMs && !entry.stamp_ms) {
+    entry.stamp_ms = stampMs;
+    state.stamped.push(entry);
+  }
+  state.needsDraw = true;
+  state.listDirty = true;
+  if (v.id === state.selected) state.detailDirty = true;
 }
 
-function renderVehicles() {
-  for (const id of state.dirty) {
-    const entry = state.vehicles.get(id);
-    if (!entry) continue;
-    const v = entry.data;
-    const style = KIND_STYLE[v.kind] || KIND_STYLE.drone;
-    const lost = v.link === "lost";
-    if (!entry.marker) {
-      entry.marker = L.circleMarker([v.lat, v.lon], {
-        renderer, radius: v.kind === "bus" ? 7 : 5, color: "#000", weight: 1,
-        fillColor: style.color, fillOpacity: 0.9,
-      }).on("click", () => selectVehicle(id)).addTo(layers.vehicles);
-      entry.heading = L.polyline([[v.lat, v.lon], headingTip(v)], { renderer, color: style.color, weight: 2 })
-        .addTo(layers.vehicles);
-    } else {
-      entry.marker.setLatLng([v.lat, v.lon]);
-      entry.heading.setLatLngs([[v.lat, v.lon], headingTip(v)]);
+/* Once per animation frame: draw the fleet if it changed, then account for the lag. */
+function onFrame() {
+  if (state.needsDraw) {
+    state.needsDraw = false;
+    vehicleLayer.draw();
+    feedStats.draws += 1;
+    feedStats.drawMs += vehicleLayer.lastDraw.ms;
+    const now = Date.now();
+    for (const entry of state.stamped) {
+      if (entry.stamp_ms) {
+        feedStats.lagMs[feedStats.lagCount % feedStats.lagMs.length] = now - entry.stamp_ms;
+        feedStats.lagCount += 1;
+        entry.stamp_ms = 0;
+      }
     }
-    entry.marker.setStyle({ fillOpacity: lost ? 0.3 : 0.9, dashArray: lost ? "2 2" : null });
-    const soc = v.soc === null || v.soc === undefined ? "?" : `${Math.round(v.soc * 100)}%`;
-    entry.marker.bindTooltip(`${v.id} · ${v.kind} · ${v.state} · battery ${soc}${v.link ? " · link " + v.link : ""}`);
+    state.stamped.length = 0;
   }
-  if (state.dirty.size) {
-    renderVehicleList();
-    if (state.selected && state.dirty.has(state.selected)) renderVehicleDetail();
-  }
-  state.dirty.clear();
-  requestAnimationFrame(renderVehicles);
+  requestAnimationFrame(onFrame);
 }
 
 /* ---------------------------------------------------------------- panels */
 
-let listTimer = 0;
-function renderVehicleList() {
-  if (listTimer) return; // the list is text: refresh it at most twice a second
-  listTimer = setTimeout(() => {
-    listTimer = 0;
-    const filter = $("#vehicle-filter").value.trim().toLowerCase();
-    const rows = [];
-    for (const [id, { data: v }] of [...state.vehicles].sort(([a], [b]) => a.localeCompare(b))) {
-      if (filter && !`${id} ${v.kind} ${v.state}`.toLowerCase().includes(filter)) continue;
-      if (rows.length >= 300) break;
-      const soc = v.soc === null || v.soc === undefined ? "" : `${Math.round(v.soc * 100)}%`;
-      rows.push(`<li tabindex="0" data-id="${id}" class="${id === state.selected ? "selected" : ""}">
-        <strong>${id}</strong><span class="badge">${v.kind}</span><span class="badge ${v.state}">${v.state}</span>
-        <span class="badge ${v.link}">${v.link || "link ?"}</span><span>${soc}</span></li>`);
-    }
-    $("#vehicles").innerHTML = rows.join("");
-    $("#vehicle-count").textContent = String(state.vehicles.size);
-  }, 500);
+/* Panels are text: they are refreshed by a timer, never per feed message. The vehicle list at
+ * most once a second (and not while folded), orders, trips and the selected vehicle 4 times. */
+let sortedIds = [];
+let sortedSize = -1;
+let listShownMs = 0;
+
+function renderVehicleList(force = false) {
+  const now = performance.now();
+  if (!force && now - listShownMs < 1000) return;
+  listShownMs = now;
+  state.listDirty = false;
+  $("#vehicle-count").textContent = String(state.vehicles.size);
+  if (!$("#vehicles").closest("details").open) return;
+  if (sortedSize !== state.vehicles.size) {
+    sortedIds = [...state.vehicles.keys()].sort();
+    sortedSize = state.vehicles.size;
+  }
+  const filter = $("#vehicle-filter").value.trim().toLowerCase();
+  const rows = [];
+  for (const id of sortedIds) {
+    const v = state.vehicles.get(id).data;
+    if (filter && !`${id} ${v.kind} ${v.state}`.toLowerCase().includes(filter)) continue;
+    if (rows.length >= 300) break;
+    const soc = v.soc === null || v.soc === undefined ? "" : `${Math.round(v.soc * 100)}%`;
+    rows.push(`<li tabindex="0" data-id="${esc(id)}" class="${id === state.selected ? "selected" : ""}">
+      <strong>${esc(id)}</strong><span class="badge">${esc(v.kind)}</span><span class="badge ${esc(v.state)}">${esc(v.state)}</span>
+      <span class="badge ${esc(v.link)}">${esc(v.link || "link ?")}</span><span>${soc}</span></li>`);
+  }
+  if (rows.length < state.vehicles.size && !filter) rows.push(`<li>… ${state.vehicles.size - rows.length} more: filter to find one</li>`);
+  $("#vehicles").innerHTML = rows.join("");
+}
+
+function panelTick() {
+  if (state.listDirty) renderVehicleList();
+  if (state.detailDirty) {
+    state.detailDirty = false;
+    renderVehicleDetail();
+  }
+  for (const kind of state.ordersDirty) renderOrders(kind);
+  state.ordersDirty.clear();
 }
 
 function canAct(kind) {
@@ -270,7 +343,9 @@ function canAct(kind) {
 
 async function selectVehicle(id) {
   state.selected = id;
-  renderVehicleList();
+  vehicleLayer.selected = id;
+  state.needsDraw = true;
+  renderVehicleList(true);
   renderVehicleDetail();
   try {
     const detail = await api(API.vehicle(id));
@@ -298,7 +373,7 @@ function renderVehicleDetail() {
   if (!entry) return;
   const v = entry.data;
   const disabled = canAct(v.kind) ? "" : "disabled title=\"Your role may not command this vehicle\"";
-  $("#vehicle-detail").innerHTML = `<p><strong>${v.id}</strong> (${v.kind}) — ${v.state}, link ${v.link || "?"},
+  $("#vehicle-detail").innerHTML = `<p><strong>${esc(v.id)}</strong> (${esc(v.kind)}) — ${esc(v.state)}, link ${esc(v.link || "?")},
     battery ${v.soc === null || v.soc === undefined ? "?" : Math.round(v.soc * 100) + "%"}, heading ${Math.round(v.heading)}°
     ${v.alt === null || v.alt === undefined ? "" : `, altitude ${Math.round(v.alt)} m`}</p>
     <div role="group" aria-label="Commands">
@@ -323,9 +398,9 @@ function renderOrders(kind) {
   const rows = [...list.values()].slice(-200).reverse().map((o) => {
     const window = o.window ? ` · promised ${fmtWindow(o.window)}` : "";
     const cancellable = !["delivered", "dropped_off", "completed", "failed", "cancelled", "rejected"].includes(o.state);
-    const btn = cancellable ? `<button type="button" class="secondary" data-cancel="${o.id}" data-kind="${kind}" ${canAct(kind === "order" ? "order" : "trip") ? "" : "disabled"}>Cancel</button>` : "";
-    return `<li data-id="${o.id}"><strong>${o.id}</strong><span class="badge ${o.state}">${o.state}</span>
-      <span>${o.from} → ${o.to}${o.vehicle ? " · " + o.vehicle : ""}${window}${o.reason ? " · " + o.reason : ""}</span>${btn}</li>`;
+    const btn = cancellable ? `<button type="button" class="secondary" data-cancel="${esc(o.id)}" data-kind="${kind}" ${canAct(kind === "order" ? "order" : "trip") ? "" : "disabled"}>Cancel</button>` : "";
+    return `<li data-id="${esc(o.id)}"><strong>${esc(o.id)}</strong><span class="badge ${esc(o.state)}">${esc(o.state)}</span>
+      <span>${esc(o.from)} → ${esc(o.to)}${o.vehicle ? " · " + esc(o.vehicle) : ""}${esc(window)}${o.reason ? " · " + esc(o.reason) : ""}</span>${btn}</li>`;
   });
   $(kind === "order" ? "#orders" : "#trips").innerHTML = rows.join("");
 }
@@ -355,7 +430,7 @@ async function refreshKpis() {
   try {
     const k = await api(API.kpis);
     const rows = Object.entries(k).filter(([, v]) => typeof v !== "object").slice(0, 16);
-    $("#kpis").innerHTML = rows.map(([key, v]) => `<dt>${key.replaceAll("_", " ")}</dt><dd>${v}</dd>`).join("");
+    $("#kpis").innerHTML = rows.map(([key, v]) => `<dt>${esc(key.replaceAll("_", " "))}</dt><dd>${esc(v)}</dd>`).join("");
   } catch { /* KPIs are optional */ }
 }
 
@@ -377,16 +452,42 @@ async function refreshLists() {
 
 function connectFeed() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}${API.feed}?token=${encodeURIComponent(state.token)}`);
+  const query = `token=${encodeURIComponent(state.token)}&batch_ms=${FEED_BATCH_MS}`;
+  const ws = new WebSocket(`${scheme}://${location.host}${API.feed}?${query}`);
   state.feed = ws;
+  ws.onopen = () => { state.feedUp = true; };
   ws.onmessage = (msg) => {
     let data;
-    try { data = JSON.parse(msg.data); } catch { return; }
-    for (const m of Array.isArray(data) ? data : [data]) handleFeed(m);
+    try { data = JSON.parse(msg.data); } catch { feedStats.parseErrors += 1; return; }
+    feedStats.frames += 1;
+    if (data && data.type === "batch" && Array.isArray(data.items)) {
+      feedStats.dropped = data.dropped || 0;
+      for (const m of data.items) handleFeed(m, m.pub_ms || data.sent_ms || 0);
+    } else {
+      for (const m of Array.isArray(data) ? data : [data]) handleFeed(m, 0);
+    }
   };
   ws.onclose = () => {
+    state.feedUp = false;
     if (state.feed === ws && state.token) setTimeout(connectFeed, 2000);
   };
+}
+
+/* The header says whether the map is live, and how far behind it is. */
+let healthFrom = 0;
+function showFeedHealth() {
+  const el = $("#feed-health");
+  const n = Math.min(feedStats.lagCount - healthFrom, feedStats.lagMs.length);
+  let lag = "";
+  if (n > 0) {
+    const recent = [];
+    for (let i = feedStats.lagCount - n; i < feedStats.lagCount; i += 1) recent.push(feedStats.lagMs[i % feedStats.lagMs.length]);
+    recent.sort((a, b) => a - b);
+    lag = ` · lag ${Math.max(0, Math.round(recent[Math.floor(n / 2)]))} ms`;
+  }
+  healthFrom = feedStats.lagCount;
+  el.className = state.feedUp ? "live" : "down";
+  el.textContent = state.feedUp ? `feed live · ${state.vehicles.size} vehicles${lag}` : "feed reconnecting…";
 }
 
 function merge(old, update) {
@@ -395,24 +496,34 @@ function merge(old, update) {
   return { ...(old || {}), ...known };
 }
 
-function handleFeed(m) {
+function handleFeed(m, stampMs) {
+  if (!m || typeof m !== "object") return;
   const type = m.type || m.t || "";
+  feedStats.items += 1;
+  if (type === "vehicle") { // the hot path: positions, most of the traffic
+    feedStats.positions += 1;
+    upsertVehicle(m, stampMs);
+    return;
+  }
+  if (type === "vehicle.plan" && m.vehicle_id === state.selected) {
+    drawRoute({ id: m.vehicle_id, plan: { stops: m.plan || [] } });
+  }
   if (m.subject && m.data && !type.startsWith("vehicle")) {
     // a journal entry: the subject is the order / trip id, the data its change
     m = { ...m, order: { id: m.subject, ...m.data }, trip: { id: m.subject, ...m.data } };
   }
-  if (type.startsWith("vehicle") || type === "position" || type === "telemetry") {
-    upsertVehicle(m.vehicle || m.data || m);
+  if (type === "position" || type === "telemetry") {
+    upsertVehicle(m.vehicle || m.data || m, stampMs);
   } else if (type.startsWith("order")) {
     const o = normOrder(m.order || m.data || m, "order");
     state.orders.set(o.id, merge(state.orders.get(o.id), o));
-    renderOrders("order");
+    state.ordersDirty.add("order");
   } else if (type.startsWith("trip")) {
     const o = normOrder(m.trip || m.data || m, "trip");
     state.trips.set(o.id, merge(state.trips.get(o.id), o));
-    renderOrders("trip");
+    state.ordersDirty.add("trip");
   }
-  if (type !== "vehicle" && type !== "position" && type !== "telemetry") logEvent(m.event || m);
+  if (type !== "position" && type !== "telemetry") logEvent(m.event || m);
 }
 
 /* ---------------------------------------------------------------- session */
@@ -443,7 +554,9 @@ async function start() {
   setInterval(refreshKpis, 5000);
   setInterval(refreshLists, 5000);
   connectFeed();
-  requestAnimationFrame(renderVehicles);
+  setInterval(panelTick, 250);
+  setInterval(showFeedHealth, 1000);
+  requestAnimationFrame(onFrame);
 }
 
 function bindUi() {
@@ -461,7 +574,7 @@ function bindUi() {
     sessionStorage.removeItem("kaiteki.token");
     location.reload();
   });
-  $("#vehicle-filter").addEventListener("input", renderVehicleList);
+  $("#vehicle-filter").addEventListener("input", () => renderVehicleList(true));
   $("#vehicles").addEventListener("click", (e) => {
     const li = e.target.closest("li[data-id]");
     if (li) selectVehicle(li.dataset.id);
