@@ -21,14 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from fleet.demo.drone_faults import DroneFaultSchedule, FaultCopter
 from fleet.demo.drone_world import DroneWorld
 from fleet.drones import DroneOperations
-from sim.copter.autopilot import CopterAutopilot
+from sim.copter.autopilot import MAX_STEP_S, CopterAutopilot
 from sim.copter.channel import LinkCut, LinkFaults
 from sim.copter.flight import CopterConfig
+from sim.copter.modes import CopterMode
 from sim.scenario.record import RunRecord
 from vehicles.clock import Clock
 from vehicles.mavlink.events import Address
@@ -37,6 +39,8 @@ from vehicles.mavlink.transport import Endpoint
 
 FAST_EPOCH_UNIX_S = 1_767_225_600.0  # 2026-01-01T00:00Z: the fast world's clock 0, fixed
 GROUNDED_STEP_S = 1.0
+CRUISE_STEP_S = 1.0  # a cruising copter (see FastCopter)
+NAV_LAND = 21  # MAV_CMD_NAV_LAND
 # telemetry rates asked of the copters in fast mode: what the supervisor reads once a second
 # (position), the rest at a fifth of the wire defaults; attitude and HUD, which nobody reads, off
 FAST_STREAM_RATES_HZ = {
@@ -46,18 +50,49 @@ FAST_STREAM_RATES_HZ = {
 
 
 class FastCopter(CopterAutopilot):
-    """A copter that skips the 50 ms physics steps while it is disarmed on the ground.
+    """A copter that takes long physics steps where short ones would compute the same thing.
 
-    Disarmed and landed, the copter does not move; the battery draws avionics power (linear in
-    time), the failsafes and pre-arm checks look at that state. One step of up to
-    `GROUNDED_STEP_S` gives the same result as twenty of 50 ms, at a twentieth of the cost.
+    - Disarmed and landed, the copter does not move; the battery draws avionics power (linear
+      in time), the failsafes and pre-arm checks look at that state: steps of up to
+      `GROUNDED_STEP_S`.
+    - Cruising in AUTO, level, at speed, with the waypoint further than the braking distance
+      plus two long steps: the velocity is already the wanted one and the path is a straight
+      line, so steps of `CRUISE_STEP_S` move the copter (and draw the battery) as the 50 ms
+      steps would, to within the wind gusts' variation over one step.
+    Everything else (take-off, landing, turns at waypoints, hover, failsafe manoeuvres) runs
+    at the autopilot's own 50 ms.
     """
 
     def advance_to(self, now_s: float) -> None:
         fc = self.fc
-        while not fc.armed and fc.land_complete and now_s - fc.now_s > 1e-9:
-            fc.step(min(GROUNDED_STEP_S, now_s - fc.now_s))
+        while now_s - fc.now_s > MAX_STEP_S + 1e-9:
+            fc.step(min(self._step_s(), now_s - fc.now_s))
         super().advance_to(now_s)
+
+    def _step_s(self) -> float:
+        fc = self.fc
+        if not fc.armed:
+            return GROUNDED_STEP_S if fc.land_complete else MAX_STEP_S
+        if fc.land_complete or fc.mode != CopterMode.AUTO:
+            return MAX_STEP_S
+        mission = fc.mission
+        target = mission._target  # read only: where the mission steers now
+        if target is None or target.takeoff or target.land or mission.paused:
+            return MAX_STEP_S
+        body = fc.body
+        approach = mission.items[mission.current_seq].command == NAV_LAND  # at cruise height
+        hold_up_m = body.up_m if approach else target.up_m
+        if abs(body.vu_m_s) >= 0.2 or abs(hold_up_m - body.up_m) >= 1.0:
+            return MAX_STEP_S
+        v = body.ground_speed_m_s
+        ahead_m = math.hypot(target.north_m - body.north_m, target.east_m - body.east_m)
+        braking_m = v * v / (2.0 * fc.config.limits.horiz_accel_m_s2)
+        if ahead_m <= braking_m + 2.0 * CRUISE_STEP_S * v + 2.0 * fc.wp_radius_m():
+            return MAX_STEP_S
+        # level: the altitude hold has settled within a metre; pin it, so that a long step
+        # cannot set the vertical controller (tuned for 50 ms) oscillating
+        body.up_m, body.vu_m_s = hold_up_m, 0.0
+        return CRUISE_STEP_S
 
 
 @dataclass(slots=True)
@@ -76,21 +111,20 @@ class MemoryEndpoint(Endpoint):
 
     A datagram for a copter is handed over at once and the copter's answer comes straight back
     (no link latency), so a mission upload's request / item exchange costs no simulated time.
-    Copters fly on the clock: every `step_s` while armed, every `idle_step_s` while disarmed on
-    the ground (they then only send heartbeats and telemetry, which come in batches).
+    Copters fly on the clock, moved every `step_s` (their physics steps inside that, see
+    `FastCopter`); what they transmit in between (telemetry, MISSION_ITEM_REACHED) reaches the
+    core in one batch per step, at most `step_s` late.
     """
 
     def __init__(self, clock: Clock, config: LinkConfig, tick_s: float = 0.2,
-                 step_s: float = 0.1, idle_step_s: float = 1.0) -> None:
+                 step_s: float = 1.0) -> None:
         super().__init__(clock, config, tick_s=tick_s, scale_timeouts=False)
         self.step_s = step_s
-        self.idle_step_s = idle_step_s
         self.copters: dict[Address, MemoryCopter] = {}
         self.undeliverable = 0
         self._stepper: asyncio.Task[None] | None = None
         self._answering: list[MemoryCopter] = []  # copters that were just given a datagram
         self._pumping = False
-        self._next_idle_s = 0.0
 
     def attach(self, autopilot: CopterAutopilot) -> MemoryCopter:
         """Put a copter on the link at an address of its own (one per system id)."""
@@ -108,16 +142,11 @@ class MemoryEndpoint(Endpoint):
         self._stepper = asyncio.get_running_loop().create_task(self._step_loop())
 
     def step(self) -> None:
-        """Copters fly up to now (the idle ones once per `idle_step_s`) and are heard."""
+        """Every copter flies up to now and is heard."""
         now_s = self.clock.now_s()
-        idle_due = now_s >= self._next_idle_s
-        if idle_due:
-            self._next_idle_s = now_s + self.idle_step_s
         for copter in self.copters.values():
-            fc = copter.autopilot.fc
-            if idle_due or fc.armed or not fc.land_complete:
-                copter.autopilot.advance_to(now_s)
-                self._hear(copter)
+            copter.autopilot.advance_to(now_s)
+            self._hear(copter)
         self._pump()
 
     def _hear(self, copter: MemoryCopter) -> None:
