@@ -9,6 +9,13 @@ after a NAV_DELAY (or NAV_LOITER_TIME) that follows the NAV_LAND. DO_JUMP is fol
 looking for the next navigation command, with its repeat count. When the last command is done
 the copter holds position in AUTO (or disarms if it is on the ground).
 
+Landings inside a mission follow ArduCopter 4.x: at the touchdown of a NAV_LAND the copter
+disarms, and the mission stops there, unless MIS_OPTIONS bit 2 ("continue after land") is set
+and the next navigation command (NAV_DELAYs skipped) is a takeoff. Waiting on the ground in a
+NAV_DELAY is still subject to DISARM_DELAY (ArduCopter's auto-disarm runs in AUTO too), so a
+land-and-wait longer than DISARM_DELAY ends the mission: operators raise DISARM_DELAY (at most
+127 s) or set it to 0.
+
 Waypoints: reached within param2 metres (0: WPNAV_RADIUS) in 3-D, then held param1 seconds.
 Latitude and longitude 0 mean "here". Altitudes: relative frames are above home, AMSL frames
 are converted, terrain frames are taken above the (flat) ground.
@@ -28,6 +35,7 @@ if TYPE_CHECKING:
     from sim.copter.flight import FlightController
 
 C = mavlink
+MIS_OPTION_CONTINUE_AFTER_LAND = 4  # MIS_OPTIONS bit 2
 _NAMES = {
     C.MAV_CMD_NAV_WAYPOINT: "WP", C.MAV_CMD_NAV_SPLINE_WAYPOINT: "SplineWP",
     C.MAV_CMD_NAV_TAKEOFF: "Takeoff", C.MAV_CMD_NAV_LAND: "Land",
@@ -302,7 +310,15 @@ class MissionRunner:
             return False
         if cmd == C.MAV_CMD_NAV_TAKEOFF:
             return fc.body.up_m >= target.up_m - 0.5
-        if cmd in (C.MAV_CMD_NAV_LAND, C.MAV_CMD_NAV_RETURN_TO_LAUNCH):
+        if cmd == C.MAV_CMD_NAV_LAND:
+            if self._touched_down and fc.armed and not self.continue_after_land(item.seq):
+                # ArduCopter's verify_land: without MIS_OPTIONS "continue after land" and a
+                # takeoff next, the mission stops on the ground and the copter disarms (which
+                # resets the mission); the landing item is never reported reached
+                fc.disarm(force=True, reason="landed")
+                return False
+            return self._touched_down
+        if cmd == C.MAV_CMD_NAV_RETURN_TO_LAUNCH:
             return self._touched_down
         if cmd == C.MAV_CMD_NAV_LOITER_UNLIM:
             return False
@@ -324,6 +340,23 @@ class MissionRunner:
                 return False
             self._arrived_at_s = fc.now_s
         return fc.now_s - self._arrived_at_s >= hold_s
+
+    def continue_after_land(self, land_seq: int) -> bool:
+        """AP_Mission::continue_after_land_check_for_takeoff: MIS_OPTIONS bit 2 is set and the
+        next navigation command after the landing, NAV_DELAYs skipped, is a takeoff."""
+        if not int(self.fc.params["MIS_OPTIONS"]) & MIS_OPTION_CONTINUE_AFTER_LAND:
+            return False
+        index = self._next_nav_index(land_seq + 1, count_jumps=False)
+        for _ in range(16):  # ArduPilot looks at most 16 items ahead (missions can loop)
+            if index is None:
+                return False
+            command = self.items[index].command
+            if command == C.MAV_CMD_NAV_TAKEOFF:
+                return True
+            if command != C.MAV_CMD_NAV_DELAY:
+                return False
+            index = self._next_nav_index(index + 1, count_jumps=False)
+        return False
 
     def _complete(self) -> None:
         fc = self.fc

@@ -75,6 +75,7 @@ _SPECS: tuple[ParamSpec, ...] = tuple(
         ("FENCE_MARGIN", REAL32, 2, 1, 10),  # m
         ("FENCE_TOTAL", INT8, 0, 0, 255),
         ("MIS_TOTAL", INT16, 0, 0, 32766),
+        ("MIS_OPTIONS", INT16, 0, 0, 0xFFFF),  # bit2 (4): continue the mission after a landing
         ("GPS_TYPE", INT8, 1, 0, 50),
         ("SIM_GPS_DISABLE", INT8, 0, 0, 1),
         ("SIM_WIND_SPD", REAL32, 0, 0, 50),  # m/s

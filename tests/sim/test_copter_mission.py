@@ -135,6 +135,7 @@ def fly_delivery(gcs: ScriptedGroundStation) -> None:
 
 def test_delivery_mission_flies_from_the_ground_to_the_end() -> None:
     gcs = ready()
+    gcs.copter.fc.params.set("MIS_OPTIONS", 4)  # continue after land (a takeoff follows)
     fly_delivery(gcs)
     gcs.run(30.0)
     speeds = [m.groundspeed for m in gcs.of_type("VFR_HUD")]
@@ -155,6 +156,29 @@ def test_delivery_mission_flies_from_the_ground_to_the_end() -> None:
     landed = [m for m in gcs.of_type("EXTENDED_SYS_STATE")
               if m.landed_state == C.MAV_LANDED_STATE_ON_GROUND]
     assert len(landed) > 3
+
+
+def test_without_continue_after_land_the_mission_stops_at_the_first_landing() -> None:
+    gcs = ready()  # MIS_OPTIONS 0, ArduPilot's default
+    fly_delivery(gcs)
+    gcs.run(120.0)
+    fc = gcs.copter.fc
+    assert [m.seq for m in gcs.of_type("MISSION_ITEM_REACHED")] == [1, 3]  # not the landing
+    assert not fc.armed and "Disarming motors: landed" in gcs.texts()
+    assert fc.payload_kg == 2.0  # the gripper item after the delay never ran
+    assert fc.mission.state == C.MISSION_STATE_NOT_STARTED and fc.mission.current_seq == 1
+    assert fc.lat_lon_deg != pytest.approx((35.6480, 140.0350))  # down at the drop-off
+
+
+def test_a_ground_wait_longer_than_disarm_delay_ends_the_mission() -> None:
+    gcs = ready()
+    gcs.copter.fc.params.set("MIS_OPTIONS", 4)
+    gcs.copter.fc.params.set("DISARM_DELAY", 2)  # shorter than the 3 s NAV_DELAY
+    fly_delivery(gcs)
+    gcs.run(120.0)
+    reached = [m.seq for m in gcs.of_type("MISSION_ITEM_REACHED")]
+    assert reached == [1, 3, 4]  # landed, then disarmed while waiting: no takeoff
+    assert "Disarming motors: auto-disarm" in gcs.texts() and not gcs.copter.fc.armed
 
 
 def test_auto_mode_alone_does_not_take_off_but_mission_start_does() -> None:
@@ -197,7 +221,9 @@ def test_do_jump_repeats_and_winch_releases_after_lowering() -> None:
     gcs.arm()
     gcs.command(C.MAV_CMD_MISSION_START)
     gcs.run(150.0)
-    assert [m.seq for m in gcs.of_type("MISSION_ITEM_REACHED")] == [1, 2, 3, 2, 3, 2, 3, 5, 7]
+    # the final NAV_LAND ends in a disarm (ArduCopter's verify_land), never "reached"
+    assert [m.seq for m in gcs.of_type("MISSION_ITEM_REACHED")] == [1, 2, 3, 2, 3, 2, 3, 5]
+    assert "Disarming motors: landed" in gcs.texts()
     events = gcs.copter.fc.mission.payload_events
     assert events and events[0][1] == "winch"
     assert not gcs.copter.fc.armed

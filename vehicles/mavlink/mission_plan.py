@@ -8,11 +8,18 @@ output, no MAVLink in it); `mission_items` turns it into MISSION_ITEM_INT rows:
 | `Takeoff(alt_m)` | MAV_CMD_NAV_TAKEOFF |
 | `Waypoint(..., speed_m_s)` | DO_CHANGE_SPEED if the speed changes; NAV_WAYPOINT |
 | `LandAndWait(..., wait_s)` | NAV_LAND, NAV_DELAY, NAV_TAKEOFF (`loiter`: NAV_LOITER_TIME) |
+| `LandAndWait(..., release_gripper=True)` | NAV_LAND, NAV_DELAY, DO_GRIPPER (release), NAV_TAKEOFF |
 | `PayloadPlace(lat, lon, alt_m)` | MAV_CMD_NAV_PAYLOAD_PLACE (ArduPilot Copter) |
 | `ReleasePayload("gripper")` | MAV_CMD_DO_GRIPPER (release) |
 | `ReleasePayload("winch", length_m, rate_m_s)` | MAV_CMD_DO_WINCH (length control) |
 | `Delay(s)` | MAV_CMD_NAV_DELAY |
 | `Land(lat, lon)` / `ReturnToLaunch()` | MAV_CMD_NAV_LAND / MAV_CMD_NAV_RETURN_TO_LAUNCH |
+
+ArduPilot runs the DO commands that follow a navigation command when that command starts, so
+the gripper item after the NAV_DELAY opens the gripper on the ground, as the wait begins. A
+landing inside a mission needs ArduPilot's MIS_OPTIONS bit 2 ("continue after land"; otherwise
+the copter disarms at touchdown and the mission stops) and a DISARM_DELAY longer than the wait
+(the copter auto-disarms on the ground in AUTO too).
 
 ArduPilot keeps home as mission item 0, so for ArduPilot the list starts with a home row the
 autopilot overwrites (what QGroundControl does); PX4 missions start at the first step.
@@ -72,6 +79,7 @@ class LandAndWait:
     wait_s: float
     takeoff_alt_m: float
     loiter: bool = False  # True: NAV_LOITER_TIME at `takeoff_alt_m` instead of landing
+    release_gripper: bool = False  # open the gripper as the wait begins (DO_GRIPPER after it)
 
 
 @dataclass(frozen=True)
@@ -183,8 +191,12 @@ def mission_items(plan: MissionPlan, autopilot: int = ARDUPILOT) -> list[Mission
                     MissionItem(int(C.MAV_CMD_NAV_LAND), frame, 0.0, 0.0, 0.0, math.nan, x, y),
                     MissionItem(int(C.MAV_CMD_NAV_DELAY), MISSION_FRAME, step.wait_s, -1.0,
                                 -1.0, -1.0),
-                    MissionItem(int(C.MAV_CMD_NAV_TAKEOFF), frame, z=step.takeoff_alt_m),
                 ]
+            if step.release_gripper:
+                items.append(MissionItem(int(C.MAV_CMD_DO_GRIPPER), MISSION_FRAME, 1.0,
+                                         float(C.GRIPPER_ACTION_RELEASE)))
+            if not step.loiter:
+                items.append(MissionItem(int(C.MAV_CMD_NAV_TAKEOFF), frame, z=step.takeoff_alt_m))
         elif isinstance(step, PayloadPlace):
             _check_point(step.lat_deg, step.lon_deg, where)
             _check(step.alt_m, where, -500.0, 10_000.0)
