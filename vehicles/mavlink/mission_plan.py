@@ -8,7 +8,7 @@ output, no MAVLink in it); `mission_items` turns it into MISSION_ITEM_INT rows:
 | `Takeoff(alt_m)` | MAV_CMD_NAV_TAKEOFF |
 | `Waypoint(..., speed_m_s)` | DO_CHANGE_SPEED if the speed changes; NAV_WAYPOINT |
 | `LandAndWait(..., wait_s)` | NAV_LAND, NAV_DELAY, NAV_TAKEOFF (`loiter`: NAV_LOITER_TIME) |
-| `LandAndWait(..., release_gripper=True)` | NAV_LAND, NAV_DELAY, DO_GRIPPER (release), NAV_TAKEOFF |
+| `LandAndWait(..., release_gripper=True)` | NAV_LAND, NAV_DELAY, DO_GRIPPER, NAV_TAKEOFF |
 | `PayloadPlace(lat, lon, alt_m)` | MAV_CMD_NAV_PAYLOAD_PLACE (ArduPilot Copter) |
 | `ReleasePayload("gripper")` | MAV_CMD_DO_GRIPPER (release) |
 | `ReleasePayload("winch", length_m, rate_m_s)` | MAV_CMD_DO_WINCH (length control) |
