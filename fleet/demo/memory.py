@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from sim.ground.fast import MemoryGround
 from vehicles.ground import messages as m
+from vehicles.ground.server_session import GroundServerCore
 from vehicles.ground.server_types import AppEvent, CommandAnswered
 
 
@@ -25,6 +26,25 @@ class MemoryGroundServer:
         self._listeners: list[Callable[[AppEvent], None]] = []
         self._acks: dict[tuple[str, int], asyncio.Future[m.Ack]] = {}
         self._seen = 0
+
+    @property
+    def core(self) -> GroundServerCore:
+        """The protocol's server core (a restarted service restores vehicles' event numbers)."""
+        return self.ground.server
+
+    def restart(self) -> None:
+        """The backend process died and a new one started: every vehicle's connection drops
+        (frames in flight are lost), the new process has a fresh server core, the vehicles
+        reconnect on their next step and resume their sessions. Listeners and commands awaiting
+        an answer belonged to the old process and are gone with it."""
+        for vid in sorted(self.ground.sessions):
+            self.ground.cut(vid, stay_down=False)
+        self.ground.server = GroundServerCore(self.ground.credentials)
+        for future in self._acks.values():
+            future.cancel()
+        self._acks.clear()
+        self._listeners.clear()
+        self._seen = len(self.ground.app_events)
 
     def add_listener(self, listener: Callable[[AppEvent], None]) -> None:
         self._listeners.append(listener)

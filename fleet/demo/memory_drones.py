@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from fleet.demo.drone_faults import DroneFaultSchedule, FaultCopter
 from fleet.demo.drone_world import DroneWorld
 from fleet.drones import DroneOperations
+from fleet.service import FleetService
 from sim.copter.autopilot import MAX_STEP_S, CopterAutopilot
 from sim.copter.channel import LinkCut, LinkFaults
 from sim.copter.flight import CopterConfig
@@ -228,6 +229,18 @@ class MemoryDroneWorld(DroneWorld):
         if self.faults is not None:
             self.faults.apply(self.clock.now_s())
         super().tick(record)
+
+    async def restart_service(self, service: FleetService) -> None:
+        """The backend restarted: its drone operations go with the old process; the new
+        process (not started yet) gets its own on the same MAVLink link. The copters never
+        noticed: they fly on under their own autopilots."""
+        if self.ops is not None:
+            await self.ops.stop()
+        self.service = service
+        if self.link is None:
+            return
+        self.ops = DroneOperations(service, self.link, plan_in_thread=False)
+        service.drone_link = self.ops
 
     def _copter(self, sysid: int, config: CopterConfig) -> CopterAutopilot:
         return FastCopter(

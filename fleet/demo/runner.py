@@ -33,7 +33,7 @@ import shapely
 import uvicorn
 
 from fleet.api import create_app
-from fleet.config import parse_config
+from fleet.config import Config, parse_config
 from fleet.demo.drone_world import DroneWorld
 from fleet.demo.memory import MemoryGroundServer
 from fleet.demo.memory_drones import MemoryDroneWorld
@@ -232,6 +232,7 @@ async def run_fast(
         )
     )
     service = FleetService(config, clock=clock, journal=SqliteJournal(workdir / "journal.sqlite"))
+    restarts = sorted(f.at_s for f in scenario.faults if f.kind == "backend_restart")
     ground = MemoryGround(
         tokens(service_config(scenario, net, "", "", "", 2.0)),
         clock,
@@ -265,6 +266,9 @@ async def run_fast(
                 _submit_direct(service, pending[i])
                 i += 1
             await clock.advance(1.0)
+            if restarts and clock.now_s() >= restarts[0]:
+                restarts.pop(0)
+                service = await _restart_fast(service, config, workdir, adapter, drones)
             faults.apply(clock.now_s())
             ground.step()
             adapter.deliver()
@@ -277,6 +281,30 @@ async def run_fast(
     world.record.sim_hours = clock.now_s() / 3600.0
     world.outcomes(service, pending)
     return world, service
+
+
+async def _restart_fast(
+    old: FleetService,
+    config: Config,
+    workdir: Path,
+    adapter: MemoryGroundServer,
+    drones: MemoryDroneWorld,
+) -> FleetService:
+    """The `backend_restart` fault: the service process dies and a new one starts from the
+    journal, as after a crash: the vehicles' connections drop and come back, the new process
+    rebuilds its records and plans from the journal (`FleetService.recover`)."""
+    if drones.ops is not None:
+        await drones.ops.stop()
+    await old.stop()
+    adapter.restart()
+    service = FleetService(
+        config, clock=old.clock, journal=SqliteJournal(workdir / "journal.sqlite")
+    )
+    await drones.restart_service(service)
+    await service.start(ground_server=cast(GroundServer, adapter))
+    if drones.ops is not None:
+        drones.ops.start()
+    return service
 
 
 def _nothing_open(service: FleetService) -> bool:
