@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,16 +33,18 @@ import shapely
 from fleet.config import DroneFigures
 from fleet.lifecycle import MISSION
 from geofences.conformance import ConformanceChecker, Violation
-from geofences.fence import fence_shapes
+from geofences.fence import FenceFitError, FittedFence, fit_fence
 from geofences.frame import to_local, to_wgs84
 from geofences.routing import plan_route
 from vehicles.mavlink import FlightMode, LinkState, SigningConfig, UdpEndpoint
 from vehicles.mavlink import mission_plan as mp
+from vehicles.mavlink.codec import C
 from vehicles.mavlink.commands import CommandTiming
 from vehicles.mavlink.drone import Drone as DroneHandle
 from vehicles.mavlink.link import DEFAULT_STREAM_RATES_HZ, LinkConfig
-from vehicles.mavlink.mission import MissionTiming
+from vehicles.mavlink.mission import MissionRejectedError, MissionTiming
 from vehicles.mavlink.operation import LinkError
+from vehicles.mavlink.params import REAL32
 from vehicles.mavlink.telemetry import DroneState
 from vehicles.mavlink.transport import Endpoint
 
@@ -50,24 +53,62 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kaiteki.fleet.drones")
 NAV_LAND = 21  # MAV_CMD_NAV_LAND
+FENCE_ITEMS = 84  # fence items asked of a drone at first; halved after MAV_MISSION_NO_SPACE
+MIN_FENCE_ITEMS = 8
+DELIVERED_WITHIN_M = 50.0  # a landing this close to the drone port delivers the parcel
+MIS_OPTION_CONTINUE_AFTER_LAND = 4  # ArduPilot MIS_OPTIONS bit 2
+FENCE_TYPE_ALT_MAX_AND_POLYGONS = 5  # ArduPilot FENCE_TYPE bits 0 (max altitude) and 2 (zones)
+INT8, INT16 = int(C.MAV_PARAM_TYPE_INT8), int(C.MAV_PARAM_TYPE_INT16)
 LOOKAHEAD_S = 15.0  # conformance: how far ahead (at the current velocity) to look for no-fly
 MAX_SORTIE_ATTEMPTS = 3  # sorties that fail before take-off (upload, arming) before the order fails
 
 
 @dataclass
 class Sortie:
+    """One flight as the service follows it.
+
+    The parcel is delivered when the mission is past the landing at the drone port (the gripper
+    item runs as the wait on the ground begins) and the drone came down within
+    `DELIVERED_WITHIN_M` of the port; a drone that disarms before that landed short.
+    """
+
     order_id: str
     land_seq: int  # the mission item of the landing at the drone port
     last_seq: int  # the final landing back home
     path: shapely.LineString  # planned horizontal path, local metres (EPSG:6677)
+    port: tuple[float, float] = (0.0, 0.0)  # the drone port (lat, lon)
     delivered: bool = False
     max_seq: int = 0  # furthest mission item known passed (MISSION_ITEM_REACHED or MISSION_CURRENT)
     was_armed: bool = False
+    last_armed: DroneState | None = None  # the last state seen while armed
+    port_miss_m: float | None = None  # distance from the port when the port landing was passed
 
     def follow(self, s: DroneState) -> None:
         """Progress from telemetry; a reached item can be missed while the link is down."""
         self.max_seq = max(self.max_seq, s.mission_reached_seq or 0, (s.mission_seq or 0) - 1)
         self.was_armed = self.was_armed or s.armed
+        if s.armed:
+            self.last_armed = s
+        if self.port_miss_m is None and self.max_seq >= self.land_seq:
+            here = s if s.lat_deg is not None else self.last_armed
+            if here is not None and here.lat_deg is not None and here.lon_deg is not None:
+                self.port_miss_m = _distance_m((here.lat_deg, here.lon_deg), self.port)
+
+    @property
+    def past_port(self) -> bool:
+        return self.max_seq >= self.land_seq
+
+    def short_of_port(self, sites: dict[str, tuple[float, float]]) -> str:
+        """Where and how a drone that disarmed before the port came down."""
+        s = self.last_armed
+        if s is None or s.lat_deg is None or s.lon_deg is None:
+            return "landed before the drone port (position unknown)"
+        here = (s.lat_deg, s.lon_deg)
+        name, d_m = min(((n, _distance_m(here, p)) for n, p in sites.items()),
+                        key=lambda t: t[1])
+        where = f"at {name}" if d_m < 100.0 else f"{d_m:.0f} m from {name}"
+        return (f"landed before the drone port, {where} (mode {s.mode}, mission item "
+                f"{s.mission_seq}, port landing is item {self.land_seq})")
 
 
 @dataclass
@@ -83,6 +124,8 @@ class DroneCrew:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     flags: set[str] = field(default_factory=set)
     mission: str = "planned"  # state of the current mission (fleet.lifecycle.MISSION)
+    fence_items: int = FENCE_ITEMS  # fence storage assumed; halved when the drone says NO_SPACE
+    params: dict[str, float] = field(default_factory=dict)  # autopilot parameters confirmed
 
 
 class DroneOperations:
@@ -191,17 +234,18 @@ class DroneOperations:
                         self.service.redispatch_order(order_id, why)
                     self.service.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
 
-    def _mission(
-        self, crew: DroneCrew, order_id: str
-    ) -> tuple[mp.MissionPlan, Sortie, list[mp.FencePolygon], list[mp.FenceCircle]]:
+    def _mission(self, crew: DroneCrew, order_id: str) -> tuple[mp.MissionPlan, Sortie, float]:
+        """The sortie's mission (home -> warehouse to load -> drone port -> home), the sortie to
+        follow, and the longest wait on the ground (the autopilot must not disarm in it)."""
         svc = self.service
         order = svc.records.orders[order_id]
         wh, port = svc.sites[order.warehouse], svc.sites[order.drone_port]
-        alt = svc.config.drone.cruise_alt_m
-        speed = svc.config.drone.cruise_speed_m_s
+        d = svc.config.drone
+        alt, speed = d.cruise_alt_m, d.cruise_speed_m_s
         stops = [crew.home, (wh.lat_deg, wh.lon_deg), (port.lat_deg, port.lon_deg), crew.home]
         steps: list[mp.Step] = [mp.Takeoff(alt)]
         line: list[tuple[float, float]] = []
+        waits = [d.landing_service_s]
         for i, (a, b) in enumerate(itertools.pairwise(stops)):
             if a == b:
                 continue
@@ -214,16 +258,13 @@ class DroneOperations:
                 for w in route.waypoints[1:-1]
             ]
             if i == 0:  # at the warehouse (not home): land to load
+                steps.append(mp.LandAndWait(*b, wait_s=d.loading_s, takeoff_alt_m=alt))
+                waits.append(d.loading_s)
+            elif i == 1:  # at the drone port: land, open the gripper, wait, take off
                 steps.append(
-                    mp.LandAndWait(*b, wait_s=svc.config.drone.loading_s, takeoff_alt_m=alt)
+                    mp.LandAndWait(*b, wait_s=d.landing_service_s, takeoff_alt_m=alt,
+                                   release_gripper=True)
                 )
-            elif i == 1:
-                steps += [
-                    mp.LandAndWait(
-                        *b, wait_s=svc.config.drone.landing_service_s, takeoff_alt_m=alt
-                    ),
-                    mp.ReleasePayload("gripper"),
-                ]
             else:
                 steps.append(mp.Land(*b))
         if steps[-1] != mp.Land(*crew.home):
@@ -234,38 +275,96 @@ class DroneOperations:
         items = mp.mission_items(plan)
         lands = [k for k, it in enumerate(items) if it.command == NAV_LAND]
         port_land = lands[-2]  # the last landing is home; the one before it is the drone port
-        sortie = Sortie(order_id, port_land, lands[-1], shapely.LineString(line))
-        centre = ((wh.lat_deg + port.lat_deg) / 2, (wh.lon_deg + port.lon_deg) / 2)
-        radius = max(2000.0, sortie.path.length / 2 + 2000.0)
-        shapes = fence_shapes(svc.airspace, centre, radius, svc.route_options)
-        polygons = [mp.FencePolygon(p.vertices, p.inclusion) for p in shapes.polygons]
-        circles = [
-            mp.FenceCircle(c.center[0], c.center[1], c.radius_m, c.inclusion)
-            for c in shapes.circles
-        ]
-        return plan, sortie, polygons, circles
+        sortie = Sortie(order_id, port_land, lands[-1], shapely.LineString(line),
+                        port=(port.lat_deg, port.lon_deg))
+        return plan, sortie, max(waits)
+
+    def _fence(self, sortie: Sortie, max_items: int) -> FittedFence:
+        """The fence for a sortie, fitted to what the drone can store (see `fit_fence`)."""
+        path = [to_wgs84(x, y) for x, y in sortie.path.coords]
+        return fit_fence(self.service.airspace, path, self.service.route_options, max_items)
+
+    async def _plan(self, crew: DroneCrew, order_id: str
+                    ) -> tuple[mp.MissionPlan, Sortie, float, FittedFence]:
+        mission, sortie, wait_s = self._mission(crew, order_id)
+        if self.plan_in_thread:
+            fence = await asyncio.to_thread(self._fence, sortie, crew.fence_items)
+        else:
+            fence = self._fence(sortie, crew.fence_items)
+        return mission, sortie, wait_s, fence
+
+    async def _set_param(self, crew: DroneCrew, name: str, value: float, kind: int) -> None:
+        if crew.params.get(name) != value:
+            await crew.handle.set_param(name, value, kind)
+            crew.params[name] = value
+
+    async def _configure(self, crew: DroneCrew, wait_s: float, fence: FittedFence) -> None:
+        """Autopilot parameters the sortie relies on (ArduPilot names), written when they differ
+        from what was last confirmed: continue the mission after a landing (MIS_OPTIONS bit 2),
+        no auto-disarm during a wait on the ground (DISARM_DELAY above the longest wait, or 0
+        beyond its 127 s range), and a fence of altitude and zones (no home circle, which a
+        13 km sortie would leave) with the fitted ceiling."""
+        handle = crew.handle
+        if handle.state.autopilot != C.MAV_AUTOPILOT_ARDUPILOTMEGA:
+            return  # PX4 and others: their own parameters (not modelled here)
+        if "MIS_OPTIONS" not in crew.params:
+            crew.params["MIS_OPTIONS"] = (await handle.get_param("MIS_OPTIONS")).value
+        options = int(crew.params["MIS_OPTIONS"]) | MIS_OPTION_CONTINUE_AFTER_LAND
+        await self._set_param(crew, "MIS_OPTIONS", float(options), INT16)
+        delay_s = math.ceil(wait_s) + 15
+        await self._set_param(crew, "DISARM_DELAY", float(delay_s if delay_s <= 127 else 0), INT8)
+        await self._set_param(crew, "FENCE_TYPE", float(FENCE_TYPE_ALT_MAX_AND_POLYGONS), INT8)
+        await self._set_param(crew, "FENCE_ALT_MAX", float(fence.shapes.max_alt_agl_m), REAL32)
+
+    async def _upload_fence(self, crew: DroneCrew, sortie: Sortie, fence: FittedFence
+                            ) -> FittedFence:
+        """Upload the fence; a drone that has no room for it gets one fitted to half as many
+        items (down to `MIN_FENCE_ITEMS`), the volumes within reach all kept."""
+        while True:
+            polygons = [mp.FencePolygon(p.vertices, p.inclusion) for p in fence.shapes.polygons]
+            circles = [mp.FenceCircle(c.center[0], c.center[1], c.radius_m, c.inclusion)
+                       for c in fence.shapes.circles]
+            try:
+                await crew.handle.upload_fence(mp.fence_items(polygons, circles))
+                return fence
+            except MissionRejectedError as exc:
+                smaller = min(crew.fence_items, fence.items) // 2
+                if exc.result != C.MAV_MISSION_NO_SPACE or smaller < MIN_FENCE_ITEMS:
+                    raise
+                crew.fence_items = smaller
+                log.info("%s has no room for %d fence items: fitting %d", crew.vehicle_id,
+                         fence.items, smaller)
+                if self.plan_in_thread:
+                    fence = await asyncio.to_thread(self._fence, sortie, smaller)
+                else:
+                    fence = self._fence(sortie, smaller)
 
     async def _fly(self, crew: DroneCrew, order_id: str) -> None:
         svc = self.service
-        if self.plan_in_thread:
-            plan, sortie, polygons, circles = await asyncio.to_thread(self._mission, crew, order_id)
-        else:
-            plan, sortie, polygons, circles = self._mission(crew, order_id)
+        try:
+            plan, sortie, wait_s, fence = await self._plan(crew, order_id)
+        except FenceFitError as exc:
+            raise ValueError(f"no fence fits the drone: {exc}") from exc
         handle = crew.handle
         crew.mission = "planned"
         self._mission_state(
             crew,
             order_id,
             "uploading",
-            f"{len(plan.steps)} steps, fence of {len(polygons)} exclusions",
+            f"{len(plan.steps)} steps, fence of {fence.items} items "
+            f"({len(fence.volume_ids)} volumes within {fence.reach_m:.0f} m)",
         )
         try:
+            await self._configure(crew, wait_s, fence)
             await handle.upload_mission(
                 mp.mission_items(plan, autopilot=handle.state.autopilot or 3)
             )
-            await handle.upload_fence(mp.fence_items(polygons, circles))
-        except LinkError as exc:
+            fence = await self._upload_fence(crew, sortie, fence)
+            await handle.enable_fence(True)
+        except (LinkError, FenceFitError) as exc:
             self._mission_state(crew, order_id, "upload_failed", str(exc))
+            if isinstance(exc, FenceFitError):
+                raise ValueError(f"no fence fits the drone: {exc}") from exc
             raise
         self._mission_state(crew, order_id, "uploaded")
         try:
@@ -284,15 +383,19 @@ class DroneOperations:
 
         def past_port(st: DroneState) -> bool:
             sortie.follow(st)
-            return sortie.max_seq >= sortie.land_seq or (sortie.was_armed and not st.armed)
+            return sortie.past_port or (sortie.was_armed and not st.armed)
 
         await handle.wait_for(past_port, longest_s)
-        if sortie.max_seq >= sortie.land_seq:
+        miss_m = sortie.port_miss_m
+        if sortie.past_port and (miss_m is None or miss_m <= DELIVERED_WITHIN_M):
             svc.record_order_state(order_id, "delivered", crew.vehicle_id)
-        else:  # down (disarmed) before the drone port: the parcel is not where it should be
-            svc.fail_order(
-                order_id, f"{crew.vehicle_id} landed before the drone port", crew.vehicle_id
-            )
+        elif sortie.past_port:  # the mission went on, but not at the port (a repositioned drone)
+            svc.fail_order(order_id, f"{crew.vehicle_id} came down {miss_m:.0f} m from the drone "
+                           "port; the parcel was released there", crew.vehicle_id)
+        else:  # down (disarmed) before the drone port: the parcel is still aboard
+            sites = {k: (v.lat_deg, v.lon_deg) for k, v in svc.sites.items()}
+            svc.fail_order(order_id, f"{crew.vehicle_id} {sortie.short_of_port(sites)}",
+                           crew.vehicle_id)
         sortie.delivered = True
         crew.queue.remove(order_id)
         svc.drones.release(order_id)
@@ -303,7 +406,7 @@ class DroneOperations:
 
         await handle.wait_for(landed, longest_s)
         self._mission_state(
-            crew, order_id, "completed" if sortie.max_seq >= sortie.land_seq else "aborted"
+            crew, order_id, "completed" if sortie.past_port else "aborted"
         )
         crew.sortie = None
         crew.flags.clear()
@@ -440,6 +543,7 @@ class DroneOperations:
         )
         waiting = [o for o in crew.queue if o != aboard]
         action = svc.config.supervisor.drone_link_lost_action
+        crew.params.clear()  # confirm the autopilot's parameters again (it may have rebooted)
         svc.record_vehicle_state(crew.vehicle_id, "offline", "supervisor")
         svc.supervisor_action(
             crew.vehicle_id,
@@ -531,3 +635,10 @@ def link_config(clock_speed: float) -> LinkConfig:
         ),
         mission_timing=MissionTiming(item_timeout_s=min(1.5 * k, 3.0), retries=8),
     )
+
+
+def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Ground distance between two (lat, lon) points (local frame, metres)."""
+    ax, ay = to_local(*a)
+    bx, by = to_local(*b)
+    return math.hypot(ax - bx, ay - by)

@@ -143,7 +143,7 @@ class DroneWorld:
             if flying:
                 airborne.append((lat, lon, fc.alt_amsl_m))
                 record.busy_s[did] = record.busy_s.get(did, 0.0)
-            elif not fc.armed:
+            else:
                 self._crew_work(did, copter, now)
             if sample:
                 track = record.tracks.setdefault(did, Track(did, "drone"))
@@ -173,21 +173,39 @@ class DroneWorld:
         self.crew[vehicle_id] = _Crew()
 
     def _crew_work(self, did: str, copter: WorldCopter, now: float) -> None:
+        """A copter on the ground: at home and disarmed, the crew swaps the battery (after
+        `battery_swap_s`) and loads the next parcel of this warehouse; at another warehouse
+        (landed in its mission, waiting), the crew there loads the parcel it came for."""
         fc = copter.autopilot.fc
         crew = self.crew[did]
+        here = fc.lat_lon_deg
         home = self.service.sites[self.service.drones.drones[did].home]
-        at_home = _flat_m((home.lat_deg, home.lon_deg), fc.lat_lon_deg) < 30.0
-        if not at_home:
+        at_home = _flat_m((home.lat_deg, home.lon_deg), here) < 30.0
+        if at_home and not fc.armed:
+            swap_s = self.scenario.drone.battery_swap_s
+            if fc.battery.soc < 0.98 and (
+                crew.landed_at_s is None or now - crew.landed_at_s >= swap_s
+            ):
+                fc.battery = Battery(fc.battery.spec, 1.0)
+        order_id = self._next_parcel(did)
+        if not order_id or crew.loaded_order == order_id:
             return
-        swap_s = self.scenario.drone.battery_swap_s
-        if fc.battery.soc < 0.98 and (crew.landed_at_s is None or now - crew.landed_at_s >= swap_s):
-            fc.battery = Battery(fc.battery.spec, 1.0)
+        order = self.service.records.orders.get(order_id)
+        if order is None:
+            return
+        site = self.service.sites[order.warehouse]
+        if _flat_m((site.lat_deg, site.lon_deg), here) < 30.0 and (at_home or fc.armed):
+            fc.payload_kg = order.weight_kg
+            crew.loaded_order = order_id
+
+    def _next_parcel(self, did: str) -> str:
+        """The order the copter flies now (its sortie), or the next one queued for it."""
+        if self.ops is not None and did in self.ops.crews:
+            sortie = self.ops.crews[did].sortie
+            if sortie is not None:
+                return sortie.order_id
         queue = self.service.drones.drones[did].queue
-        if queue and crew.loaded_order != queue[0]:
-            order = self.service.records.orders.get(queue[0])
-            if order is not None and order.warehouse == self.service.drones.drones[did].home:
-                fc.payload_kg = order.weight_kg
-                crew.loaded_order = queue[0]
+        return queue[0] if queue else ""
 
     def _over_water(self, lat: float, lon: float) -> bool:
         land = self.service.airspace.land
