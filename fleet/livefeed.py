@@ -224,6 +224,10 @@ class LiveFeed:
     def subscribers(self) -> int:
         return len(self._subs)
 
+    def subscriptions(self) -> list[Subscription]:
+        """The current subscriptions (for their counters: delivered, dropped, frames)."""
+        return list(self._subs)
+
     def publish(
         self,
         message: dict[str, Any],

@@ -297,6 +297,20 @@ function onFrame() {
 let sortedIds = [];
 let sortedSize = -1;
 let listShownMs = 0;
+const LIST_MAX = 100; // rows shown; the filter finds the others
+const listRows = []; // <li> elements kept and updated in place: only changed rows touch the DOM
+
+function listRow(i) {
+  if (!listRows[i]) {
+    const li = document.createElement("li");
+    li.tabIndex = 0;
+    li.innerHTML = '<strong></strong><span class="badge"></span><span class="badge"></span><span class="badge"></span><span></span>';
+    li.key = "";
+    $("#vehicles").insertBefore(li, $("#vehicles-more"));
+    listRows.push(li);
+  }
+  return listRows[i];
+}
 
 function renderVehicleList(force = false) {
   const now = performance.now();
@@ -310,18 +324,35 @@ function renderVehicleList(force = false) {
     sortedSize = state.vehicles.size;
   }
   const filter = $("#vehicle-filter").value.trim().toLowerCase();
-  const rows = [];
+  let shown = 0;
+  let matching = 0;
   for (const id of sortedIds) {
     const v = state.vehicles.get(id).data;
     if (filter && !`${id} ${v.kind} ${v.state}`.toLowerCase().includes(filter)) continue;
-    if (rows.length >= 300) break;
+    matching += 1;
+    if (shown >= LIST_MAX) continue;
     const soc = v.soc === null || v.soc === undefined ? "" : `${Math.round(v.soc * 100)}%`;
-    rows.push(`<li tabindex="0" data-id="${esc(id)}" class="${id === state.selected ? "selected" : ""}">
-      <strong>${esc(id)}</strong><span class="badge">${esc(v.kind)}</span><span class="badge ${esc(v.state)}">${esc(v.state)}</span>
-      <span class="badge ${esc(v.link)}">${esc(v.link || "link ?")}</span><span>${soc}</span></li>`);
+    const link = v.link || "link ?";
+    const selected = id === state.selected;
+    const li = listRow(shown);
+    const key = `${id}\u0000${v.kind}\u0000${v.state}\u0000${link}\u0000${soc}\u0000${selected}`;
+    if (li.key !== key) {
+      li.key = key;
+      li.dataset.id = id;
+      li.className = selected ? "selected" : "";
+      const [name, kind, st, ln, charge] = li.children;
+      name.textContent = id;
+      kind.textContent = v.kind;
+      st.textContent = v.state;
+      st.className = `badge ${v.state}`;
+      ln.textContent = link;
+      ln.className = `badge ${v.link}`;
+      charge.textContent = soc;
+    }
+    shown += 1;
   }
-  if (rows.length < state.vehicles.size && !filter) rows.push(`<li>… ${state.vehicles.size - rows.length} more: filter to find one</li>`);
-  $("#vehicles").innerHTML = rows.join("");
+  while (listRows.length > shown) listRows.pop().remove();
+  $("#vehicles-more").textContent = matching > shown ? `… ${matching - shown} more: filter to find one` : "";
 }
 
 function panelTick() {

@@ -18,7 +18,7 @@
 "use strict";
 
 const VehicleCanvas = L.Canvas.extend({
-  options: { padding: 0.25, radiusPx: 5, busRadiusPx: 7, headingPx: 8, styles: {} },
+  options: { padding: 0.1, radiusPx: 5, busRadiusPx: 7, headingPx: 8, styles: {} },
 
   /* entries: () => iterable of {data: {id, kind, lat, lon, heading, link}, pz, px, py} */
   initialize(entries, options) {
