@@ -1,0 +1,122 @@
+"""The dashboard keeps up with a burst of 1,000 vehicles: every one counted and drawn.
+
+The real service and operator API on loopback; 1,000 position updates published into its live
+feed in one go (as the vehicle servers publish them), laid out on a grid of the map so that no
+two discs overlap; then the page in headless chromium must count 1,000 vehicles and show each
+one's colour at its position on the vehicle canvas (read back pixel by pixel), and, panned so that
+part of the fleet is off screen, cull exactly those. Correctness, not speed: nothing is timed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleet.dashboard_bench import CHROMIUM_ARGS, TOKEN, serving
+from fleet.service import FleetService
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.timeout(120),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="no chromium on this machine: apt-get install chromium"
+    ),
+]
+N, COLUMNS, SPACING_PX = 1000, 40, 20
+COLOURS = {"drone": (0xC0, 0x39, 0x2B), "bus": (0x1F, 0x5F, 0xA8), "mobility": (0x18, 0x81, 0x3A)}
+
+GRID = """([n, columns, spacing]) => {
+  map.setView([35.645, 140.04], 15, { animate: false });
+  const out = [];
+  for (let i = 0; i < n; i += 1) {
+    const p = L.point(30 + (i % columns) * spacing, 30 + Math.floor(i / columns) * spacing);
+    const ll = map.containerPointToLatLng(p);
+    out.push([ll.lat, ll.lng]);
+  }
+  return out;
+}"""
+
+# each vehicle's colour at the centre of its disc on the vehicle canvas
+PIXELS = """() => {
+  const canvas = vehicleLayer._container;
+  const img = vehicleLayer._ctx.getImageData(0, 0, canvas.width, canvas.height);
+  const out = {};
+  for (const [id, entry] of state.vehicles) {
+    const [x, y] = vehicleLayer.canvasPixel(entry);
+    const k = (y * canvas.width + x) * 4;
+    out[id] = [entry.data.kind, img.data[k], img.data[k + 1], img.data[k + 2], img.data[k + 3]];
+  }
+  return out;
+}"""
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[tuple[FleetService, int]]:
+    async with serving(tmp_path) as (service, port):
+        yield service, port
+
+
+def burst(service: FleetService, grid: list[list[float]]) -> None:
+    kinds = ("drone", "bus", "mobility")
+    for i, (lat, lon) in enumerate(grid):
+        kind = kinds[i % 3]
+        message = {
+            "type": "vehicle",
+            "id": f"{kind}-{i:04d}",
+            "kind": kind,
+            "state": "busy",
+            "link": "up",
+            "lat_deg": lat,
+            "lon_deg": lon,
+            "heading_deg": 0.0,
+            "battery_soc": 0.8,
+        }
+        service.feed.publish(message, kind=kind, lat=lat, lon=lon)
+
+
+async def test_a_burst_of_1000_vehicles_is_counted_drawn_and_culled(
+    site: tuple[FleetService, int],
+) -> None:
+    service, port = site
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await (
+                await browser.new_context(viewport={"width": 1400, "height": 900})
+            ).new_page()
+            await page.goto(f"http://127.0.0.1:{port}/dashboard/")
+            await page.fill("#token", TOKEN)
+            await page.press("#token", "Enter")
+            await page.wait_for_function("state.feedUp", timeout=30_000)
+            grid: list[list[float]] = await page.evaluate(GRID, [N, COLUMNS, SPACING_PX])
+            burst(service, grid)  # 1,000 updates in one go, as fast as the service can publish
+            await page.wait_for_function(
+                f"state.vehicles.size === {N} && !state.needsDraw"
+                f" && vehicleLayer.lastDraw.drawn === {N}",
+                timeout=30_000,
+            )
+            pixels: dict[str, list[Any]] = await page.evaluate(PIXELS)
+            wrong = {
+                vid: p for vid, p in pixels.items() if tuple(p[1:4]) != COLOURS[p[0]] or p[4] != 255
+            }
+            assert len(pixels) == N and not wrong, list(wrong.items())[:5]
+            assert await page.evaluate("feedStats.positions") == N
+            await page.wait_for_function(
+                f"document.querySelector('#vehicle-count').textContent === '{N}'", timeout=10_000
+            )
+            assert await page.locator("#vehicles li[data-id]").count() == 100  # the first 100
+            assert "900 more" in await page.inner_text("#vehicles-more")
+            # the view moved 500 px east: the western columns leave the canvas and are culled
+            await page.evaluate("void map.panBy([500, 0], { animate: false })")
+            await page.wait_for_function("vehicleLayer.lastDraw.culled > 0", timeout=10_000)
+            last = await page.evaluate("vehicleLayer.lastDraw")
+            assert last["drawn"] + last["culled"] == N and 0 < last["drawn"] < N
+        finally:
+            await browser.close()
