@@ -18,10 +18,14 @@ A request that cannot be served is rejected with a reason, never dropped silentl
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+from dispatch.ground_energy import GroundEnergy
 
 EARTH_M = 6_371_008.8
 
@@ -68,6 +72,13 @@ class Stop:
 
 @dataclass
 class GroundVehicle:
+    """A ground vehicle as the dispatcher plans it.
+
+    With `energy` set, no plan is accepted that would leave the vehicle under its reserve after
+    driving back to `home` (its depot; the starting position unless given); `out_of_service`
+    names why it takes no new work (e.g. "charging"), empty when it does.
+    """
+
     id: str
     kind: str  # "bus" or "mobility"
     position: tuple[float, float]
@@ -79,6 +90,14 @@ class GroundVehicle:
     picked_up_at: dict[str, float] = field(default_factory=dict)
     locked: int = 0  # the first `locked` stops are committed and cannot be moved
     online: bool = True
+    soc: float = 1.0  # state of charge, from the vehicle's telemetry
+    energy: GroundEnergy | None = None  # None: energy is not checked
+    home: tuple[float, float] | None = None  # the depot it charges at
+    out_of_service: str = ""
+
+    def __post_init__(self) -> None:
+        if self.home is None:
+            self.home = self.position
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +119,8 @@ class GroundParams:
     dwell_s: float = 30.0
     max_ride_factor: float = 2.0
     max_ride_slack_s: float = 300.0
-    pickup_window_s: float = 600.0
+    pickup_window_s: float = 600.0  # width of the promised pickup window
+    max_wait_s: float = 1800.0  # latest pickup after the earliest (also bounded by the drop-off)
     walk_speed_m_s: float = 1.2
     max_walk_m: float = 600.0
 
@@ -282,6 +302,9 @@ class GroundDispatcher:
             if not v.online:
                 reasons.add("vehicle offline")
                 continue
+            if v.out_of_service:
+                reasons.add(f"vehicle {v.out_of_service}")
+                continue
             if request.mode not in ("any", v.kind):
                 continue
             if v.kind == "bus":
@@ -302,7 +325,15 @@ class GroundDispatcher:
             direct = self.travel_s(v, a, b)
             max_ride = p.max_ride_factor * direct + p.max_ride_slack_s
             earliest = request.earliest_s + (o_walk / p.walk_speed_m_s if v.kind == "bus" else 0.0)
-            latest_pickup = earliest + p.pickup_window_s
+            if earliest + direct > request.latest_dropoff_s:
+                reasons.add(f"the {v.kind} ride alone ends after the requested drop-off time")
+                continue
+            # The rider's own limit is the latest drop-off: a later pickup than the first
+            # promise width is offered (as a taxi would say "25 min"), up to `max_wait_s`.
+            latest_pickup = max(
+                earliest + p.pickup_window_s,
+                min(earliest + p.max_wait_s, request.latest_dropoff_s - direct),
+            )
             pickup = Stop(
                 request.id, "pickup", a_name, a, request.riders, latest_pickup, earliest_s=earliest
             )
@@ -314,7 +345,7 @@ class GroundDispatcher:
             base_end = base_times[-1] if base_times else now_s
             t_free = max(now_s, v.available_s)
             if t_free + self.travel_s(v, v.position, a) > latest_pickup:
-                reasons.add("no vehicle can fit it within the windows")
+                reasons.add("no vehicle can reach the pickup in time")
                 continue  # even straight there it would be late: skip the vehicle
             best: tuple[float, list[Stop], float, float] | None = None
             if base_times is not None:
@@ -333,15 +364,48 @@ class GroundDispatcher:
                     if best is None or added < best[0]:
                         best = (added, trial, times[i], times[j + 1])
             if best is None:
-                reasons.add("no vehicle can fit it within the windows")
+                reasons.add("no room in any plan within the promised windows")
+                continue
+            short = self.energy_shortfall(v, best[1], now_s)
+            if short is not None:
+                reasons.add(short)
                 continue
             candidates.append((best[0], vid, best[1], best[2], walk))
         if not candidates:
             why = "; ".join(sorted(reasons)) or f"no {request.mode} vehicle in service"
             return Decision(False, request.id, reason=why)
-        added, vid, plan, pickup_t, walk = min(candidates, key=lambda c: (c[0], c[1]))
-        self.vehicles[vid].stops = plan
-        return Decision(True, request.id, vid, pickup_t, pickup_t + p.pickup_window_s, walk_m=walk)
+        # Equal cost (e.g. vehicles waiting at one depot): the fullest battery takes the trip,
+        # so a shared fleet wears evenly instead of draining the first vehicle by id.
+        added, vid, plan, pickup_t, walk = min(
+            candidates, key=lambda c: (round(c[0], 3), -self.vehicles[c[1]].soc, c[1])
+        )
+        promised = pickup_t + p.pickup_window_s
+        # Later insertions must keep this promise, not just the request's own limit.
+        self.vehicles[vid].stops = [
+            dataclasses.replace(s, latest_s=min(s.latest_s, promised))
+            if s.request_id == request.id and s.action == "pickup"
+            else s
+            for s in plan
+        ]
+        return Decision(True, request.id, vid, pickup_t, promised, walk_m=walk)
+
+    def energy_shortfall(self, v: GroundVehicle, stops: Sequence[Stop], now_s: float) -> str | None:
+        """None if `stops` and the drive home after them leave `v` at or above its reserve;
+        else the reason (vehicles without an energy model always pass)."""
+        e = v.energy
+        if e is None:
+            return None
+        assert v.home is not None
+        points = [v.position, *(s.position for s in stops), v.home]
+        straight = sum(haversine_m(a, b) for a, b in itertools.pairwise(points))
+        times = self._schedule(v, stops, now_s) or [now_s]
+        home_s = haversine_m(points[-2], v.home) * self.params.detour_factor / v.speed_m_s
+        dwell_s = self.params.dwell_s if stops else 0.0
+        duration_s = max(0.0, times[-1] - now_s) + dwell_s + home_s
+        left = e.soc_after(v.soc, straight, duration_s)
+        if left >= e.reserve_soc:
+            return None
+        return "not enough charge (the plan and the drive to the depot would go under the reserve)"
 
     def remove(self, request_id: str) -> None:
         """Drop a request's stops that have not happened (cancelled or re-planned)."""

@@ -54,6 +54,8 @@ class VehicleParams:
     charge_w: float
     low_soc: float
     depot: str
+    rescue_s: float = 1800.0  # [EST] a crew with a mobile charger reaches a stranded vehicle
+    rescue_soc: float = 0.25  # [EST] what the mobile charger gives: enough to reach the depot
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
@@ -68,6 +70,10 @@ class VehicleParams:
                 raise ValueError(f"{name} must be >= 0, got {v!r}")
         if not 0.0 <= self.low_soc < 1.0:
             raise ValueError(f"low_soc must be within 0..1, got {self.low_soc!r}")
+        if not (math.isfinite(self.rescue_s) and self.rescue_s > 0.0):
+            raise ValueError(f"rescue_s must be positive, got {self.rescue_s!r}")
+        if not 0.0 < self.rescue_soc <= 1.0:
+            raise ValueError(f"rescue_soc must be within (0, 1], got {self.rescue_soc!r}")
 
 
 class TargetKind(StrEnum):
@@ -133,6 +139,7 @@ class GroundVehicle:
         self._parked = False  # told to return to depot: stay there until the next plan
         self._no_shows: set[RiderId] = set()
         self._events: list[VehicleEvent] = []
+        self._stranded_s = 0.0  # time spent with an empty battery, waiting for the rescue crew
 
     # ------------------------------------------------------------------ outputs
     @property
@@ -504,8 +511,18 @@ class GroundVehicle:
         self._start_leg()
 
     def _pass_time(self, dt_s: float) -> None:
-        """Time passes without moving: auxiliaries draw power; an idle vehicle at depot charges."""
+        """Time passes without moving: auxiliaries draw power; an idle vehicle at depot charges;
+        a vehicle stranded with an empty battery is given a charge by the rescue crew after
+        `rescue_s` (the fault clears and it carries on: riders aboard first, then to charge)."""
         self.t_s += dt_s
+        if self._fault == "battery_empty":
+            self._stranded_s += dt_s
+            if self._stranded_s >= self.params.rescue_s:
+                self._stranded_s = 0.0
+                self.battery_soc = max(self.battery_soc, self.params.rescue_soc)
+                self._low_battery_reported = False
+                self.clear_fault()
+            return
         self._use_energy(self.params.aux_w * dt_s / 3600.0)
         if self.state is S.IDLE and self._at_depot():
             gained = self.params.charge_w * dt_s / 3600.0 / self.params.battery_wh

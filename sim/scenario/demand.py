@@ -7,6 +7,7 @@ the same seed always yields the same orders in the same order, whatever else the
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -100,6 +101,36 @@ def parcel_orders(scenario: Scenario) -> list[ParcelOrder]:
     return orders
 
 
+PM_MAX_STRAIGHT_M = 1500.0  # last-mile reach of a personal-mobility request (~20 min ride)
+
+
+def _straight_m(a: TripPoint, b: TripPoint) -> float:
+    dy = (a.lat_deg - b.lat_deg) * 111_195.0
+    dx = (a.lon_deg - b.lon_deg) * 111_195.0 * math.cos(math.radians((a.lat_deg + b.lat_deg) / 2))
+    return math.hypot(dx, dy)
+
+
+def _last_mile(
+    rng: random.Random,
+    points: Sequence[TripPoint],
+    weights: Sequence[float],
+    stations: Sequence[TripPoint],
+    hour: float,
+) -> tuple[TripPoint, TripPoint]:
+    """A station and a point within `PM_MAX_STRAIGHT_M` of it, as (origin, destination)."""
+    station = rng.choice(stations)
+    near = [
+        (p, w)
+        for p, w in zip(points, weights, strict=True)
+        if p.id != station.id and _straight_m(p, station) <= PM_MAX_STRAIGHT_M
+    ]
+    if not near:
+        return station, station  # nothing within reach: the caller skips it
+    other = rng.choices([p for p, _ in near], weights=[w for _, w in near])[0]
+    to_station = rng.random() < (0.7 if hour < 12 else 0.3)
+    return (other, station) if to_station else (station, other)
+
+
 def trip_orders(
     scenario: Scenario, points: Sequence[TripPoint], stations: Sequence[str] = ()
 ) -> list[TripOrder]:
@@ -107,6 +138,10 @@ def trip_orders(
 
     Commute structure: at least one end of most morning and evening trips is a station in
     `stations`; an event day adds trips to the venue before its start and from it after its end.
+    Personal mobility is the last mile (chiba.md 4.3, the issue's "between the stations and
+    homes"): a door-to-door request runs between a station and a point within
+    `PM_MAX_STRAIGHT_M` of it, to the station mostly in the morning and from it in the evening.
+    (A 3 km ride at walking pace takes longer than the rider's drop-off limit allows.)
     """
     if len(points) < 2:
         raise ValueError("trip demand needs at least two trip points")
@@ -143,9 +178,11 @@ def trip_orders(
             if station_points and rng.random() < 0.6:
                 station = rng.choice(station_points)
                 origin, destination = (origin, station) if hour < 12 else (station, destination)
+        mobility = rng.random() < demand.mobility_fraction
+        if mobility and why == "commute" and station_points:
+            origin, destination = _last_mile(rng, points, weights, station_points, hour)
         if origin.id == destination.id:
             continue
-        mobility = rng.random() < demand.mobility_fraction
         earliest = at_s + rng.choice((0.0, 300.0, 600.0))
         orders.append(
             TripOrder(

@@ -148,18 +148,23 @@ def test_fault_stops_the_vehicle_until_cleared_and_survives_a_hold() -> None:
     assert EventKind.BOARDED in [e.kind for e in events]
 
 
-def test_battery_low_warning_then_empty_fault() -> None:
+def test_battery_low_warning_then_empty_fault_then_roadside_rescue() -> None:
     params = mobility_params(range_km=1.0)
     pm = PersonalMobility("pm-01", load_network(), params, battery_soc=0.5)
     pm.apply_plan(trip())
-    events = run(pm, 3000.0)
+    events = run(pm, 1000.0)
     faults = [e.code for e in events if e.kind is EventKind.FAULT]
     assert faults == ["battery_low", "battery_empty"]
     assert pm.state is VehicleState.FAULT and pm.battery_soc == 0.0
     assert pm.odometer_m == pytest.approx(500.0, rel=0.01)  # half of a 1 km range
     t = pm.telemetry()
-    run(pm, 100.0)
-    assert pm.telemetry().lat_deg == t.lat_deg
+    events = run(pm, params.rescue_s - 700.0)  # stranded until the crew arrives
+    assert pm.telemetry().lat_deg == t.lat_deg and events == []
+    events = run(pm, 400.0)
+    cleared = [e for e in events if e.kind is EventKind.FAULT_CLEARED]
+    assert [e.code for e in cleared] == ["battery_empty"]
+    # it drives on with the crew's charge (a quarter of this tiny 1 km pack: about 250 m)
+    assert pm.odometer_m == pytest.approx(750.0, rel=0.02)
 
 
 def test_lifecycle_table_is_complete_and_renders() -> None:
