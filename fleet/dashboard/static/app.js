@@ -523,6 +523,7 @@ function showFeedHealth() {
 
 function merge(old, update) {
   // a partial update (a state change) keeps what is already known
+  if (!update) return { ...(old || {}) };
   const known = Object.fromEntries(Object.entries(update).filter(([, v]) => v !== "" && v !== null && v !== undefined));
   return { ...(old || {}), ...known };
 }
@@ -641,7 +642,7 @@ function bindUi() {
     };
     try {
       const o = normOrder(await api(API.orders, { method: "POST", body }), "order");
-      state.orders.set(o.id, o);
+      state.orders.set(o.id, merge(o, state.orders.get(o.id))); // the feed may have said more
       renderOrders("order");
       showStatus(`Order ${o.id} ${o.state}`, "info");
     } catch (err) {
@@ -654,7 +655,7 @@ function bindUi() {
     const body = { origin: f.get("from"), destination: f.get("to"), riders: Number(f.get("riders")), idempotency_key: crypto.randomUUID() };
     try {
       const o = normOrder(await api(API.trips, { method: "POST", body }), "trip");
-      state.trips.set(o.id, o);
+      state.trips.set(o.id, merge(o, state.trips.get(o.id)));
       renderOrders("trip");
       showStatus(`Trip ${o.id} ${o.state}`, "info");
     } catch (err) {
