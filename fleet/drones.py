@@ -284,14 +284,18 @@ class DroneOperations:
         path = [to_wgs84(x, y) for x, y in sortie.path.coords]
         return fit_fence(self.service.airspace, path, self.service.route_options, max_items)
 
+    def _plan_now(self, crew: DroneCrew, order_id: str
+                  ) -> tuple[mp.MissionPlan, Sortie, float, FittedFence]:
+        mission, sortie, wait_s = self._mission(crew, order_id)
+        return mission, sortie, wait_s, self._fence(sortie, crew.fence_items)
+
     async def _plan(self, crew: DroneCrew, order_id: str
                     ) -> tuple[mp.MissionPlan, Sortie, float, FittedFence]:
-        mission, sortie, wait_s = self._mission(crew, order_id)
+        """Route and fence a sortie (tens of milliseconds, up to a second for the first route):
+        in a thread, or inline under a virtual clock (fast mode)."""
         if self.plan_in_thread:
-            fence = await asyncio.to_thread(self._fence, sortie, crew.fence_items)
-        else:
-            fence = self._fence(sortie, crew.fence_items)
-        return mission, sortie, wait_s, fence
+            return await asyncio.to_thread(self._plan_now, crew, order_id)
+        return self._plan_now(crew, order_id)
 
     async def _set_param(self, crew: DroneCrew, name: str, value: float, kind: int) -> None:
         if crew.params.get(name) != value:

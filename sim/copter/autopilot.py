@@ -36,6 +36,7 @@ from sim.copter.params import ParamError
 C = mavlink
 AUTOPILOT_COMPID = int(C.MAV_COMP_ID_AUTOPILOT1)
 MAX_STEP_S = 0.05
+GROUNDED_STEP_S = 1.0  # a disarmed copter on the ground steps at most this far at once
 SIGNING_EPOCH_UNIX_S = 1_420_070_400  # 2015-01-01T00:00:00Z, MAVLink signing's epoch
 PARAMS_PER_ADVANCE = 20
 _REQUESTABLE = {
@@ -158,6 +159,11 @@ class CopterAutopilot:
 
     def advance_to(self, now_s: float) -> None:
         """Fly up to `now_s` and queue whatever telemetry is due."""
+        fc = self.fc
+        while not fc.armed and fc.land_complete and now_s - fc.now_s > 1e-9:
+            # disarmed on the ground nothing moves and the battery drains linearly: one step of
+            # up to a second gives what twenty of 50 ms would, at a twentieth of the cost
+            fc.step(min(GROUNDED_STEP_S, now_s - fc.now_s))
         remaining = now_s - self.fc.now_s
         if remaining > 0:
             steps = max(1, math.ceil(remaining / MAX_STEP_S - 1e-9))
