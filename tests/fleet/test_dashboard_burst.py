@@ -3,8 +3,9 @@
 The real service and operator API on loopback; 1,000 position updates published into its live
 feed in one go (as the vehicle servers publish them), laid out on a grid of the map so that no
 two discs overlap; then the page in headless chromium must count 1,000 vehicles and show each
-one's colour at its position on the vehicle canvas (read back pixel by pixel), and, panned so that
-part of the fleet is off screen, cull exactly those. Correctness, not speed: nothing is timed.
+one's colour at its position on the vehicle canvas (read back pixel by pixel); panned so that part
+of the fleet leaves the canvas, the page must cull those and still draw every other one where it
+is. Correctness, not speed: nothing is timed.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ PIXELS = """() => {
   const out = {};
   for (const [id, entry] of state.vehicles) {
     const [x, y] = vehicleLayer.canvasPixel(entry);
+    if (x < 0 || y < 0 || x >= canvas.width || y >= canvas.height) continue; // off the canvas
     const k = (y * canvas.width + x) * 4;
     out[id] = [entry.data.kind, img.data[k], img.data[k + 1], img.data[k + 2], img.data[k + 3]];
   }
@@ -118,5 +120,13 @@ async def test_a_burst_of_1000_vehicles_is_counted_drawn_and_culled(
             await page.wait_for_function("vehicleLayer.lastDraw.culled > 0", timeout=10_000)
             last = await page.evaluate("vehicleLayer.lastDraw")
             assert last["drawn"] + last["culled"] == N and 0 < last["drawn"] < N
+            # the canvas moved with the view: the vehicles still on it are drawn where they are
+            on_canvas: dict[str, list[Any]] = await page.evaluate(PIXELS)
+            wrong = {
+                vid: p
+                for vid, p in on_canvas.items()
+                if tuple(p[1:4]) != COLOURS[p[0]] or p[4] != 255
+            }
+            assert 0 < len(on_canvas) <= last["drawn"] and not wrong, list(wrong.items())[:5]
         finally:
             await browser.close()
