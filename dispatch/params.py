@@ -48,7 +48,7 @@ METAHEURISTICS = (
     "TABU_SEARCH",
     "GENERIC_TABU_SEARCH",
 )
-WARM_STARTS = ("none", "pyvrp")
+WARM_STARTS = ("none", "pyvrp", "alns")
 
 
 class ParamsError(ValueError):
@@ -75,7 +75,10 @@ class SolverParams:
             when one cannot be served; first solutions are then much harder to find).
         fleet_reduction: run a route-elimination phase (try to empty the smallest route).
         warm_start: "pyvrp" to seed OR-Tools with a PyVRP plan when the problem fits PyVRP
-            (no ride-time limits, no extra dimensions, no locks); "none" otherwise.
+            (no ride-time limits, no extra dimensions, no locks); "alns" to seed it with our
+            pickup-and-delivery ALNS (`dispatch.solver.alns`: holds ride times and route
+            durations; pairs only, no extra dimensions, locks or fixed costs); "none"
+            otherwise. A problem the chosen method cannot hold skips the warm start.
         warm_start_share: share of the budget the warm start may use (0..1).
         lns_share: share of the budget (time, or rounds of `solution_limit` in deterministic
             mode) spent on ruin-and-recreate rounds after the main search (0: none).

@@ -4,7 +4,10 @@ OR-Tools routing is the engine that carries every side constraint (time windows,
 pickup-delivery pairs, ride times, route durations, extra dimensions, locks). Around it:
 
 * warm starts: the caller's `initial_routes` (live re-planning), or a PyVRP plan when
-  `params.warm_start == "pyvrp"` and the problem fits PyVRP's model;
+  `params.warm_start == "pyvrp"` and the problem fits PyVRP's model, or a plan from our
+  pickup-and-delivery ALNS (`alns`, exact ride-time scheduling) when
+  `params.warm_start == "alns"` and the problem fits it; OR-Tools then continues from that
+  plan under the full model, and the better of the two plans is returned;
 * a route-elimination phase when `params.fleet_reduction` is set (see `fleet_reduction`);
 * ruin-and-recreate rounds on the same OR-Tools model for `params.lns_share` of the budget
   (see `lns`).
@@ -24,6 +27,7 @@ from collections.abc import Sequence
 from dispatch.params import SolverParams
 from dispatch.problem import Problem
 from dispatch.solution import Solution
+from dispatch.solver import alns
 from dispatch.solver.core import solve_once
 from dispatch.solver.fleet_reduction import reduce_fleet
 from dispatch.solver.lns import improve_by_lns
@@ -54,7 +58,14 @@ def solve(
         )
     t0 = time.perf_counter()
     warm: tuple[tuple[str, float], ...] = ()
-    if initial_routes is None and params.warm_start == "pyvrp":
+    searched: Solution | None = None
+    if params.warm_start == "alns" and _fits_alns(problem, params):
+        searched, warm = _alns_start(problem, params, initial_routes)
+        initial_routes = [list(r.visits) for r in searched.routes]
+        if params.time_limit_s is not None:
+            left = max(0.05, params.time_limit_s - (time.perf_counter() - t0))
+            params = dataclasses.replace(params, time_limit_s=left)
+    elif initial_routes is None and params.warm_start == "pyvrp":
         initial_routes = pyvrp_routes(problem, params, params.warm_start_share)
         elapsed = time.perf_counter() - t0
         warm = (("warm_start_s", elapsed), ("warm_start_used", float(initial_routes is not None)))
@@ -71,7 +82,43 @@ def solve(
             left = params.time_limit_s - (time.perf_counter() - t0) if params.time_limit_s else 0
             lns_params = dataclasses.replace(lns_params, time_limit_s=max(0.05, left))
         sol = improve_by_lns(problem, lns_params, sol)
+    if searched is not None and (not sol.routes or sol.objective > searched.objective):
+        sol = dataclasses.replace(searched, stats=(("ortools_kept_alns", 1.0), *sol.stats))
     return dataclasses.replace(sol, stats=(*warm, *sol.stats))
+
+
+# Deterministic mode: ALNS iterations per unit of `solution_limit` (its share of it).
+ALNS_ITERATIONS_PER_SOLUTION = 50
+
+
+def _fits_alns(problem: Problem, params: SolverParams) -> bool:
+    return params.vehicle_fixed_cost == 0 and not params.fleet_reduction and alns.fits_alns(problem)
+
+
+def _alns_start(
+    problem: Problem, params: SolverParams, initial_routes: Sequence[Sequence[int]] | None
+) -> tuple[Solution, tuple[tuple[str, float], ...]]:
+    """Run the ALNS for its share of the budget; its plan as a `Solution`, and stats."""
+    t0 = time.perf_counter()
+    share = params.warm_start_share
+    result = alns.search(
+        problem,
+        params.seed,
+        None if params.time_limit_s is None else params.time_limit_s * share,
+        None
+        if params.time_limit_s is not None
+        else max(1, int((params.solution_limit or 1) * share * ALNS_ITERATIONS_PER_SOLUTION)),
+        None if initial_routes is None else [list(r) for r in initial_routes],
+    )
+    sol = alns.to_solution(problem, params, result.routes)
+    stats = (
+        ("warm_start_s", time.perf_counter() - t0),
+        ("warm_start_used", 1.0),
+        ("alns_iterations", float(result.iterations)),
+        ("alns_improvements", float(result.improvements)),
+        ("alns_objective", float(sol.objective)),
+    )
+    return sol, stats
 
 
 def _split_for_lns(params: SolverParams) -> tuple[SolverParams, SolverParams | None]:

@@ -79,7 +79,7 @@ def read_solution(model: RoutingModel, assignment: Any, status: str) -> Solution
                 break
             index = assignment.Value(routing.NextVar(index))
         visited.update(nodes[1:-1])
-        routes.append(_route(problem, v, nodes, starts, matrix_d, matrix_t))
+        routes.append(route_from_schedule(problem, v, nodes, starts, matrix_d, matrix_t))
     return Solution(
         routes=tuple(routes),
         unserved=unserved_requests(problem, visited),
@@ -89,9 +89,10 @@ def read_solution(model: RoutingModel, assignment: Any, status: str) -> Solution
     )
 
 
-def _route(
+def route_from_schedule(
     problem: Problem, v: int, nodes: list[int], starts: list[int], matrix_d: Any, matrix_t: Any
 ) -> Route:
+    """A `Route` for vehicle v from its nodes and start-of-service times."""
     arrivals = [starts[0]]
     distance = 0
     for a, b, start_a in zip(nodes, nodes[1:], starts, strict=False):
