@@ -128,5 +128,17 @@ async def test_a_burst_of_1000_vehicles_is_counted_drawn_and_culled(
                 if tuple(p[1:4]) != COLOURS[p[0]] or p[4] != 255
             }
             assert 0 < len(on_canvas) <= last["drawn"] and not wrong, list(wrong.items())[:5]
+            # zoomed in: positions are projected again for the new zoom level
+            await page.evaluate("void map.setZoom(16, { animate: false })")
+            await page.wait_for_function(
+                "vehicleLayer.lastDraw.drawn + vehicleLayer.lastDraw.culled === 1000"
+                " && [...state.vehicles.values()].every(e => e.pz === 16)",
+                timeout=10_000,
+            )
+            zoomed: dict[str, list[Any]] = await page.evaluate(PIXELS)
+            wrong = {
+                vid: p for vid, p in zoomed.items() if tuple(p[1:4]) != COLOURS[p[0]] or p[4] != 255
+            }
+            assert 0 < len(zoomed) < len(on_canvas) and not wrong, list(wrong.items())[:5]
         finally:
             await browser.close()
