@@ -82,6 +82,7 @@ class Sortie:
     was_armed: bool = False
     last_armed: DroneState | None = None  # the last state seen while armed
     port_miss_m: float | None = None  # distance from the port when the port landing was passed
+    link_losses: int = 0  # times the link was lost during the sortie (progress may be unseen)
 
     def follow(self, s: DroneState) -> None:
         """Progress from telemetry; a reached item can be missed while the link is down."""
@@ -98,17 +99,26 @@ class Sortie:
     def past_port(self) -> bool:
         return self.max_seq >= self.land_seq
 
-    def short_of_port(self, sites: dict[str, tuple[float, float]]) -> str:
-        """Where and how a drone that disarmed before the port came down."""
-        s = self.last_armed
+    def short_of_port(self, down: DroneState, sites: dict[str, tuple[float, float]]) -> str:
+        """Where and how a drone that disarmed before the port (as far as the service saw)
+        came down; `down` is the first state seen disarmed."""
+        s = down if down.lat_deg is not None else self.last_armed
         if s is None or s.lat_deg is None or s.lon_deg is None:
-            return "landed before the drone port (position unknown)"
-        here = (s.lat_deg, s.lon_deg)
-        name, d_m = min(((n, _distance_m(here, p)) for n, p in sites.items()),
-                        key=lambda t: t[1])
-        where = f"at {name}" if d_m < 100.0 else f"{d_m:.0f} m from {name}"
-        return (f"landed before the drone port, {where} (mode {s.mode}, mission item "
-                f"{s.mission_seq}, port landing is item {self.land_seq})")
+            where = "position unknown"
+        else:
+            here = (s.lat_deg, s.lon_deg)
+            name, d_m = min(((n, _distance_m(here, p)) for n, p in sites.items()),
+                            key=lambda t: t[1])
+            where = f"at {name}" if d_m < 100.0 else f"{d_m:.0f} m from {name}"
+        seen = self.last_armed
+        last = (f"last seen armed in {seen.mode} at mission item {seen.mission_seq}"
+                if seen is not None else "never seen armed")
+        if self.link_losses:
+            return (f"delivery not confirmed: the link was lost {self.link_losses} time(s) "
+                    f"during the sortie; down {where}, {last} (port landing is item "
+                    f"{self.land_seq})")
+        return (f"landed before the drone port, {where} ({last}; port landing is item "
+                f"{self.land_seq})")
 
 
 @dataclass
@@ -389,7 +399,7 @@ class DroneOperations:
             sortie.follow(st)
             return sortie.past_port or (sortie.was_armed and not st.armed)
 
-        await handle.wait_for(past_port, longest_s)
+        down = await handle.wait_for(past_port, longest_s)
         miss_m = sortie.port_miss_m
         if sortie.past_port and (miss_m is None or miss_m <= DELIVERED_WITHIN_M):
             svc.record_order_state(order_id, "delivered", crew.vehicle_id)
@@ -398,7 +408,7 @@ class DroneOperations:
                            "port; the parcel was released there", crew.vehicle_id)
         else:  # down (disarmed) before the drone port: the parcel is still aboard
             sites = {k: (v.lat_deg, v.lon_deg) for k, v in svc.sites.items()}
-            svc.fail_order(order_id, f"{crew.vehicle_id} {sortie.short_of_port(sites)}",
+            svc.fail_order(order_id, f"{crew.vehicle_id} {sortie.short_of_port(down, sites)}",
                            crew.vehicle_id)
         sortie.delivered = True
         crew.queue.remove(order_id)
@@ -546,6 +556,8 @@ class DroneOperations:
             crew.sortie.order_id if crew.sortie is not None and not crew.sortie.delivered else None
         )
         waiting = [o for o in crew.queue if o != aboard]
+        if crew.sortie is not None:
+            crew.sortie.link_losses += 1
         action = svc.config.supervisor.drone_link_lost_action
         crew.params.clear()  # confirm the autopilot's parameters again (it may have rebooted)
         svc.record_vehicle_state(crew.vehicle_id, "offline", "supervisor")
