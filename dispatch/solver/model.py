@@ -97,7 +97,13 @@ def build_model(problem: Problem, params: SolverParams) -> RoutingModel:
         if node_id in depots:
             continue
         early, late = windows[node_id]
-        time_dim.CumulVar(manager.NodeToIndex(node_id)).SetRange(early, min(late, horizon))
+        index = manager.NodeToIndex(node_id)
+        if early > min(late, horizon):
+            # No start time fits (e.g. a deadline the pickup cannot meet): never performed.
+            # Must-serve nodes then leave no plan (strict) or are dropped at their penalty.
+            routing.solver().Add(routing.ActiveVar(index) == 0)
+            continue
+        time_dim.CumulVar(index).SetRange(early, min(late, horizon))
     for v, spec in enumerate(vehicles):
         start_node, end_node = problem.nodes[spec.start], problem.nodes[spec.end]
         time_dim.CumulVar(routing.Start(v)).SetRange(
@@ -129,7 +135,8 @@ def tightened_windows(problem: Problem) -> list[tuple[int, int]]:
     d cannot start before p's opening + s_p + t, p must start by d's closing - s_p - t, and
     with a ride limit p cannot start before d's opening - s_p - L and d must start by p's
     closing + s_p + L. This is the classic DARP window tightening (Cordeau 2006); it lets
-    constructive heuristics and propagation see what the ride limit implies.
+    constructive heuristics and propagation see what the ride limit implies. A window may come
+    out empty (late < early): then no plan serves that pair in time.
     """
     windows = [(nd.tw_early_s, nd.tw_late_s) for nd in problem.nodes]
     fastest = np.minimum.reduce([p.duration_s for p in problem.profiles])
@@ -145,7 +152,8 @@ def tightened_windows(problem: Problem) -> list[tuple[int, int]]:
         if r.max_ride_s is not None:
             ep = max(ep, ed - s_p - r.max_ride_s)
             ld = min(ld, lp + s_p + r.max_ride_s)
-        windows[p], windows[d] = (ep, max(ep, lp)), (ed, max(ed, ld))
+        # An empty window (late < early) stays empty: the pair cannot be served in time.
+        windows[p], windows[d] = (ep, lp), (ed, ld)
     return windows
 
 
@@ -181,6 +189,11 @@ def _add_extra_dimension(problem: Problem, manager: Any, routing: Any, dim: Dime
     for index in range(routing.Size()):
         if int(manager.IndexToNode(index)) not in reset_set:
             rdim.SlackVar(index).SetValue(0)
+        else:
+            # The slack must top the cumul up to exactly R, so that the value leaving the
+            # reset node restarts at 0 (plus the next leg's transit). A free slack could
+            # restart it below the true value: a plan could then fly more than one battery.
+            routing.solver().Add(rdim.CumulVar(index) + rdim.SlackVar(index) == reset_r)
     for v in range(len(problem.vehicles)):
         start_value = dim.start_value[v] if dim.start_value else 0
         rdim.CumulVar(routing.Start(v)).SetValue(start_value)
@@ -220,7 +233,7 @@ def _add_requests(
             if penalty is not None:
                 routing.AddDisjunction([d_idx], penalty)
             if r.vehicles is not None:
-                routing.SetAllowedVehiclesForIndex(list(r.vehicles), d_idx)
+                _allow_vehicles(routing, d_idx, r.vehicles, len(problem.vehicles))
             continue
         p_idx = manager.NodeToIndex(r.pickup)
         routing.AddPickupAndDelivery(p_idx, d_idx)
@@ -235,5 +248,17 @@ def _add_requests(
             routing.AddDisjunction([p_idx], penalty)
             routing.AddDisjunction([d_idx], 0)
         if r.vehicles is not None:
-            routing.SetAllowedVehiclesForIndex(list(r.vehicles), p_idx)
-            routing.SetAllowedVehiclesForIndex(list(r.vehicles), d_idx)
+            _allow_vehicles(routing, p_idx, r.vehicles, len(problem.vehicles))
+            _allow_vehicles(routing, d_idx, r.vehicles, len(problem.vehicles))
+
+
+def _allow_vehicles(routing: Any, index: int, allowed: tuple[int, ...], n_vehicles: int) -> None:
+    """Only `allowed` vehicles may visit `index` (it may still be dropped if droppable).
+
+    `SetAllowedVehiclesForIndex` takes an `absl::Span` this OR-Tools build's Python wrapper
+    cannot build from a list (TypeError), so the other vehicles are removed from the node's
+    vehicle variable instead, which is what that call does.
+    """
+    others = [v for v in range(n_vehicles) if v not in allowed]
+    if others:
+        routing.VehicleVar(index).RemoveValues(others)
