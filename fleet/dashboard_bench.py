@@ -3,7 +3,7 @@
 Starts the real service and operator API on loopback, feeds its live feed with a synthetic fleet
 (`fleet.dashboard.bench_fleet`: ground vehicles reporting every 1-2 s, drones at 4 Hz, all
 moving), opens the dashboard in headless chromium as a viewer, and measures in the page, while an
-operator pans the map every few seconds:
+operator moves the map every few seconds (pan east, zoom in, pan west, zoom out, animated):
 
 - frame times: every requestAnimationFrame delta (fps, p50/p95/p99/max),
 - long tasks: main-thread work over 50 ms (PerformanceObserver), count and longest,
@@ -60,6 +60,8 @@ FEED_COUNTERS = [
     "draws",
     "draw_ms_total",
 ]
+MOVES = ("map.panBy([250, 0])", "map.zoomIn()", "map.panBy([-250, 0])", "map.zoomOut()")
+"""What the simulated operator does to the map, in turn (Leaflet animates each)."""
 BAR = {"frame_p95_ms": 50.0, "long_task_max_ms": 200.0, "lag_p95_ms": 1000.0}
 
 
@@ -223,13 +225,13 @@ async def measure_page(
     await asyncio.sleep(args.warmup)
     cpu0, t0, published0 = time.process_time(), time.monotonic(), counts["published"]
     browser0 = browser_cpu_s()
-    await page.evaluate("__kaitekiBench.start()")
-    pans = 0
+    await page.evaluate(f"__kaitekiBench.start({'false' if args.no_frame_probe else 'true'})")
+    moves = 0
     while time.monotonic() - t0 < args.seconds:
-        await asyncio.sleep(min(args.pan_every, args.seconds))
-        if args.pan_every < args.seconds and time.monotonic() - t0 < args.seconds:
-            await page.evaluate(f"void map.panBy([{250 if pans % 2 == 0 else -250}, 0])")
-            pans += 1
+        await asyncio.sleep(min(args.move_every, args.seconds))
+        if args.move_every < args.seconds and time.monotonic() - t0 < args.seconds:
+            await page.evaluate(f"void {MOVES[moves % len(MOVES)]}")
+            moves += 1
     measured: dict[str, Any] = await page.evaluate("__kaitekiBench.stop()")
     seconds = time.monotonic() - t0
     browser1 = browser_cpu_s()
@@ -237,7 +239,7 @@ async def measure_page(
         "browser_cpu_s": None if browser0 is None or browser1 is None else browser1 - browser0,
         "page": measured,
         "seconds": seconds,
-        "pans": pans,
+        "moves": moves,
         "published": counts["published"] - published0,
         "cpu_s": time.process_time() - cpu0,
     }
@@ -288,8 +290,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "dropped": subs[0].dropped,
         },
     }
+    frame_p95 = page_figures["frame_ms"]["p95"]
     verdict = {
-        "frame_p95_under_50ms": (page_figures["frame_ms"]["p95"] or 1e9) < BAR["frame_p95_ms"],
+        "frame_p95_under_50ms": None if frame_p95 is None else frame_p95 < BAR["frame_p95_ms"],
         "no_long_task_over_200ms": page_figures["long_tasks"]["max_ms"] < BAR["long_task_max_ms"],
         "lag_p95_under_1s": (page_figures["lag_ms"]["p95"] or 1e9) < BAR["lag_p95_ms"],
         "all_vehicles_in_page": page_figures["vehicles_in_page"] >= args.vehicles,
@@ -300,10 +303,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "drones": sum(1 for mv in fleet.movers if mv.kind == "drone"),
         "seconds": round(seconds, 1),
         "batch_ms": args.batch_ms,
-        "pans": m["pans"],
+        "map_moves": m["moves"],
         "page": page_figures,
         "server": server_figures,
-        "verdict": verdict | {"smooth": all(verdict.values())},
+        "verdict": verdict | {"smooth": all(v for v in verdict.values() if v is not None)},
         "machine": {
             "cpus": os.cpu_count(),
             "loadavg_1m": round(os.getloadavg()[0], 2),
@@ -317,7 +320,7 @@ def report(r: dict[str, Any]) -> str:
     p, s = r["page"], r["server"]
     lines = [
         f"dashboard: {r['vehicles']} vehicles ({r['drones']} drones at 4 Hz, ground every 1-2 s),"
-        f" {r['seconds']} s, feed batches of {r['batch_ms']} ms, {r['pans']} pans",
+        f" {r['seconds']} s, feed batches of {r['batch_ms']} ms, {r['map_moves']} map moves",
         f"  frames      {p['fps']} fps; frame ms p50 {p['frame_ms']['p50']} p95 "
         f"{p['frame_ms']['p95']} p99 {p['frame_ms']['p99']} max {p['frame_ms']['max']}",
         f"  long tasks  {p['long_tasks']['count']} (longest {p['long_tasks']['max_ms']} ms,"
@@ -344,9 +347,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured wall seconds")
     parser.add_argument("--drone-share", type=float, default=0.2)
     parser.add_argument("--batch-ms", type=int, default=100, help="the page's feed batch period")
-    parser.add_argument("--pan-every", type=float, default=3.0, help="s between map pans")
+    parser.add_argument("--move-every", type=float, default=3.0, help="s between map moves")
     parser.add_argument("--warmup", type=float, default=2.0, help="s after load, not measured")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-frame-probe",
+        action="store_true",
+        help="do not record frame times (the recorder keeps chromium drawing 60 frames a second:"
+        " without it, the CPU figure is what the page alone costs)",
+    )
     parser.add_argument("--chromium", default="", help="browser path (default: chromium)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args(argv)

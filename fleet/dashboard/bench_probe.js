@@ -1,11 +1,12 @@
 /* kaiteki dashboard benchmark probe: injected into the page by `python -m fleet.dashboard_bench`.
  *
- * start(): records every animation frame's delta (requestAnimationFrame) and every long task
+ * start(frames): records every animation frame's delta (requestAnimationFrame; unless `frames` is
+ * false: a rAF loop keeps the browser producing 60 frames a second, which costs CPU) and every long task
  * (PerformanceObserver "longtask": main-thread work over 50 ms), and resets the page's own feed
  * counters (`feedStats` in app.js). stop(): returns everything measured since start().
  */
 window.__kaitekiBench = {
-  start() {
+  start(frames = true) {
     const b = { deltas: [], longTasks: [], running: true, t0: performance.now() };
     b.heap0 = performance.memory ? performance.memory.usedJSHeapSize : null;
     let last = null;
@@ -13,9 +14,9 @@ window.__kaitekiBench = {
       if (!b.running) return;
       if (last !== null) b.deltas.push(t - last);
       last = t;
-      requestAnimationFrame(tick);
+      if (frames) requestAnimationFrame(tick);
     };
-    requestAnimationFrame(tick);
+    if (frames) requestAnimationFrame(tick);
     b.observer = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) b.longTasks.push(e.duration);
     });

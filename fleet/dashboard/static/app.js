@@ -265,13 +265,24 @@ function upsertVehicle(raw, stampMs = 0) {
     entry.stamp_ms = stampMs;
     state.stamped.push(entry);
   }
-  state.needsDraw = true;
+  requestDraw();
   state.listDirty = true;
   if (v.id === state.selected) state.detailDirty = true;
 }
 
-/* Once per animation frame: draw the fleet if it changed, then account for the lag. */
+/* Frames are asked for only when something changed: an idle page costs nothing. */
+let frameRequested = false;
+function requestDraw() {
+  state.needsDraw = true;
+  if (!frameRequested) {
+    frameRequested = true;
+    requestAnimationFrame(onFrame);
+  }
+}
+
+/* In the next animation frame: draw the fleet, then account for the lag. */
 function onFrame() {
+  frameRequested = false;
   if (state.needsDraw) {
     state.needsDraw = false;
     vehicleLayer.draw();
@@ -287,7 +298,6 @@ function onFrame() {
     }
     state.stamped.length = 0;
   }
-  requestAnimationFrame(onFrame);
 }
 
 /* ---------------------------------------------------------------- panels */
@@ -375,7 +385,7 @@ function canAct(kind) {
 async function selectVehicle(id) {
   state.selected = id;
   vehicleLayer.selected = id;
-  state.needsDraw = true;
+  requestDraw();
   renderVehicleList(true);
   renderVehicleDetail();
   try {
@@ -588,7 +598,6 @@ async function start() {
   connectFeed();
   setInterval(panelTick, 250);
   setInterval(showFeedHealth, 1000);
-  requestAnimationFrame(onFrame);
 }
 
 function bindUi() {
