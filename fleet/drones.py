@@ -56,6 +56,8 @@ NAV_LAND = 21  # MAV_CMD_NAV_LAND
 FENCE_ITEMS = 84  # fence items asked of a drone at first; halved after MAV_MISSION_NO_SPACE
 MIN_FENCE_ITEMS = 8
 DELIVERED_WITHIN_M = 50.0  # a landing this close to the drone port delivers the parcel
+PAD_SPACING_M = 20.0  # landing pads at a drone port, in a row eastwards from the site's point
+PAD_AREA_M = 300.0  # a drone's reported home this close to its home site is its own pad
 MIS_OPTION_CONTINUE_AFTER_LAND = 4  # ArduPilot MIS_OPTIONS bit 2
 FENCE_TYPE_ALT_MAX_AND_POLYGONS = 5  # ArduPilot FENCE_TYPE bits 0 (max altitude) and 2 (zones)
 INT8, INT16 = int(C.MAV_PARAM_TYPE_INT8), int(C.MAV_PARAM_TYPE_INT16)
@@ -249,10 +251,15 @@ class DroneOperations:
         follow, and the longest wait on the ground (the autopilot must not disarm in it)."""
         svc = self.service
         order = svc.records.orders[order_id]
-        wh, port = svc.sites[order.warehouse], svc.sites[order.drone_port]
+        wh = svc.sites[order.warehouse]
         d = svc.config.drone
         alt, speed = d.cruise_alt_m, d.cruise_speed_m_s
-        stops = [crew.home, (wh.lat_deg, wh.lon_deg), (port.lat_deg, port.lon_deg), crew.home]
+        pad = self._home_pad(crew)
+        port_pad = self._port_pad(crew, order.drone_port)
+        loading = (wh.lat_deg, wh.lon_deg)
+        if order.warehouse == svc.records.vehicles[crew.vehicle_id].home:
+            loading = pad  # loaded on its own pad before take-off: no stop
+        stops = [pad, loading, port_pad, pad]
         steps: list[mp.Step] = [mp.Takeoff(alt)]
         line: list[tuple[float, float]] = []
         waits = [d.landing_service_s]
@@ -277,17 +284,34 @@ class DroneOperations:
                 )
             else:
                 steps.append(mp.Land(*b))
-        if steps[-1] != mp.Land(*crew.home):
-            steps.append(mp.Land(*crew.home))
+        if steps[-1] != mp.Land(*pad):
+            steps.append(mp.Land(*pad))
         home = crew.handle.state.home
         home_amsl = home.alt_amsl_m if home is not None else 0.0
-        plan = mp.MissionPlan(tuple(steps), home=(*crew.home, home_amsl))
+        plan = mp.MissionPlan(tuple(steps), home=(*pad, home_amsl))
         items = mp.mission_items(plan)
         lands = [k for k, it in enumerate(items) if it.command == NAV_LAND]
         port_land = lands[-2]  # the last landing is home; the one before it is the drone port
-        sortie = Sortie(order_id, port_land, lands[-1], shapely.LineString(line),
-                        port=(port.lat_deg, port.lon_deg))
+        sortie = Sortie(order_id, port_land, lands[-1], shapely.LineString(line), port=port_pad)
         return plan, sortie, max(waits)
+
+    def _home_pad(self, crew: DroneCrew) -> tuple[float, float]:
+        """Where the drone takes off and lands at home: the home it reports (ArduPilot sets it
+        where it armed: its own pad), if that is at its home site; else the site itself."""
+        home = crew.handle.state.home
+        if home is not None and _distance_m((home.lat_deg, home.lon_deg), crew.home) < PAD_AREA_M:
+            return (home.lat_deg, home.lon_deg)
+        return crew.home
+
+    def _port_pad(self, crew: DroneCrew, port_id: str) -> tuple[float, float]:
+        """A landing pad at the drone port for this sortie: the site's `capacity` pads, 20 m
+        apart in a row eastwards; the one fewest other sorties are heading for."""
+        site = self.service.sites[port_id]
+        pads = [_offset((site.lat_deg, site.lon_deg), 0.0, PAD_SPACING_M * i)
+                for i in range(max(1, site.capacity))]
+        taken = [c.sortie.port for c in self.crews.values()
+                 if c is not crew and c.sortie is not None and not c.sortie.delivered]
+        return min(pads, key=lambda p: (sum(p == t for t in taken), pads.index(p)))
 
     def _fence(self, sortie: Sortie, max_items: int) -> FittedFence:
         """The fence for a sortie, fitted to what the drone can store (see `fit_fence`)."""
@@ -658,3 +682,9 @@ def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     ax, ay = to_local(*a)
     bx, by = to_local(*b)
     return math.hypot(ax - bx, ay - by)
+
+
+def _offset(origin: tuple[float, float], north_m: float, east_m: float) -> tuple[float, float]:
+    """The point `north_m`, `east_m` from `origin` (lat, lon), in the local frame."""
+    x, y = to_local(*origin)
+    return to_wgs84(x + east_m, y + north_m)

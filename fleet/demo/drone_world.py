@@ -21,6 +21,7 @@ from typing import Protocol
 from fleet.drones import DroneOperations
 from fleet.service import FleetService
 from geofences.conformance import ConformanceChecker
+from geofences.frame import to_local, to_wgs84
 from sim.copter.autopilot import CopterAutopilot
 from sim.copter.battery import Battery, BatterySpec
 from sim.copter.flight import CopterConfig
@@ -35,6 +36,8 @@ from vehicles.mavlink.mission import MissionTiming
 from vehicles.mavlink.transport import Endpoint
 
 NOMINAL_V = 6 * 3.7
+HOME_PAD_SPACING_M = 25.0
+HOME_AREA_M = 100.0  # a copter this close to a site's point is on one of its pads
 
 
 def link_config(speed: float) -> LinkConfig:
@@ -103,13 +106,22 @@ class DroneWorld:
         d = self.scenario.drone
         spec = BatterySpec(capacity_mah=d.battery_wh / NOMINAL_V * 1000.0)
         out = []
+        at_site: dict[str, int] = {}
         for v in self.service.config.vehicles:
             if v.kind != "drone":
                 continue
             home = self.service.sites[v.home]
+            i = at_site[v.home] = at_site.get(v.home, 0) + 1
+            # each copter on its own pad: rows of three, 25 m apart, north-east of the point
+            # (the point itself is the loading pad for copters from other warehouses)
+            pad_lat, pad_lon = to_wgs84(
+                *(a + b for a, b in zip(to_local(home.lat_deg, home.lon_deg),
+                                        (HOME_PAD_SPACING_M * (i % 3),
+                                         HOME_PAD_SPACING_M * (i // 3)), strict=True))
+            )
             config = CopterConfig(
-                home_lat_deg=home.lat_deg,
-                home_lon_deg=home.lon_deg,
+                home_lat_deg=pad_lat,
+                home_lon_deg=pad_lon,
                 home_alt_amsl_m=0.0,
                 battery=spec,
                 params={
@@ -180,7 +192,7 @@ class DroneWorld:
         crew = self.crew[did]
         here = fc.lat_lon_deg
         home = self.service.sites[self.service.drones.drones[did].home]
-        at_home = _flat_m((home.lat_deg, home.lon_deg), here) < 30.0
+        at_home = _flat_m((home.lat_deg, home.lon_deg), here) < HOME_AREA_M
         if at_home and not fc.armed:
             swap_s = self.scenario.drone.battery_swap_s
             if fc.battery.soc < 0.98 and (
@@ -194,7 +206,7 @@ class DroneWorld:
         if order is None:
             return
         site = self.service.sites[order.warehouse]
-        if _flat_m((site.lat_deg, site.lon_deg), here) < 30.0 and (at_home or fc.armed):
+        if _flat_m((site.lat_deg, site.lon_deg), here) < HOME_AREA_M and (at_home or fc.armed):
             fc.payload_kg = order.weight_kg
             crew.loaded_order = order_id
 
