@@ -1,12 +1,18 @@
 """Drone operations: dispatched parcels flown as MAVLink missions, watched by the supervisor.
 
-For each order the dispatcher assigned to a drone, a sortie: the legs (warehouse -> drone port ->
-home) are routed through the airspace by `geofences.plan_route`, turned into a mission (take
-off, cruise waypoints, land and wait at the port, release the parcel, take off, cruise back,
-land) and a fence (`geofences.fence_shapes`: no-fly exclusions plus an inclusion circle), both
-uploaded with `vehicles.mavlink`'s mission protocol; the drone is put in GUIDED, armed, and the
-mission started. Telemetry is followed: reaching the port's landing item delivers the order;
-landing back home frees the drone.
+For each order the dispatcher assigned to a drone, a sortie: the legs (own pad -> warehouse to
+load, if not its own -> a pad at the drone port -> own pad) are routed through the airspace by
+`geofences.plan_route` (legs towards the port at the cruise altitude, the others
+`RETURN_LAYER_M` higher, so drones meeting head-on on a shared corridor pass a layer apart) and
+turned into a mission: take off, cruise waypoints, land and wait to load, land at the port,
+open the gripper as the wait begins, take off, cruise back, land. The fence is fitted to the
+path and to what the drone can store (`geofences.fit_fence`: an inclusion zone and every volume
+within reach, as cheap covering shapes; a drone that answers MAV_MISSION_NO_SPACE gets one
+fitted to half as many items). Before upload the autopilot parameters the mission relies on
+are written (ArduPilot: MIS_OPTIONS "continue after land", DISARM_DELAY above the longest wait
+on the ground, FENCE_TYPE altitude + zones, FENCE_ALT_MAX); then GUIDED, arm (once no other
+drone climbs or descends near its pad), start. Telemetry is followed (`fleet.drone_sortie`):
+past the port landing near the port delivers the order; disarmed before it, landed short.
 
 The supervisor's drone rules live here too, checked on every telemetry pass:
 - link lost (`supervisor.link_lost_s`, the link's own LOST state): the parcel aboard stays with
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import math
@@ -30,11 +37,19 @@ from typing import TYPE_CHECKING, Any
 
 import shapely
 
-from fleet.config import DroneFigures
+from fleet.drone_sortie import (
+    DELIVERED_WITHIN_M,
+    Sortie,
+    distance_m,
+    no_fly_ahead,
+    offset_point,
+    soc_needed,
+)
 from fleet.lifecycle import MISSION
-from geofences.conformance import ConformanceChecker, Violation
+from geofences.conformance import ConformanceChecker
 from geofences.fence import FenceFitError, FittedFence, fit_fence
 from geofences.frame import to_local, to_wgs84
+from geofences.route import RouteOptions
 from geofences.routing import plan_route
 from vehicles.mavlink import FlightMode, LinkState, SigningConfig, UdpEndpoint
 from vehicles.mavlink import mission_plan as mp
@@ -51,11 +66,17 @@ from vehicles.mavlink.transport import Endpoint
 if TYPE_CHECKING:
     from fleet.service import FleetService
 
+__all__ = ["DroneCrew", "DroneOperations", "Sortie", "link_config", "no_fly_ahead",
+           "open_endpoint", "soc_needed"]
+
 log = logging.getLogger("kaiteki.fleet.drones")
 NAV_LAND = 21  # MAV_CMD_NAV_LAND
 FENCE_ITEMS = 84  # fence items asked of a drone at first; halved after MAV_MISSION_NO_SPACE
 MIN_FENCE_ITEMS = 8
-DELIVERED_WITHIN_M = 50.0  # a landing this close to the drone port delivers the parcel
+RETURN_LAYER_M = 55.0  # legs not towards a drone port fly this much above the cruise altitude
+CEILING_AGL_M = 150.0  # the legal ceiling (Japan: 150 m above ground)
+TERMINAL_AREA_M = 200.0  # departures wait while another drone climbs or descends this close
+TERMINAL_WAIT_S = 300.0
 PAD_SPACING_M = 20.0  # landing pads at a drone port, in a row eastwards from the site's point
 PAD_AREA_M = 300.0  # a drone's reported home this close to its home site is its own pad
 MIS_OPTION_CONTINUE_AFTER_LAND = 4  # ArduPilot MIS_OPTIONS bit 2
@@ -63,64 +84,6 @@ FENCE_TYPE_ALT_MAX_AND_POLYGONS = 5  # ArduPilot FENCE_TYPE bits 0 (max altitude
 INT8, INT16 = int(C.MAV_PARAM_TYPE_INT8), int(C.MAV_PARAM_TYPE_INT16)
 LOOKAHEAD_S = 15.0  # conformance: how far ahead (at the current velocity) to look for no-fly
 MAX_SORTIE_ATTEMPTS = 3  # sorties that fail before take-off (upload, arming) before the order fails
-
-
-@dataclass
-class Sortie:
-    """One flight as the service follows it.
-
-    The parcel is delivered when the mission is past the landing at the drone port (the gripper
-    item runs as the wait on the ground begins) and the drone came down within
-    `DELIVERED_WITHIN_M` of the port; a drone that disarms before that landed short.
-    """
-
-    order_id: str
-    land_seq: int  # the mission item of the landing at the drone port
-    last_seq: int  # the final landing back home
-    path: shapely.LineString  # planned horizontal path, local metres (EPSG:6677)
-    port: tuple[float, float] = (0.0, 0.0)  # the drone port (lat, lon)
-    delivered: bool = False
-    max_seq: int = 0  # furthest mission item known passed (MISSION_ITEM_REACHED or MISSION_CURRENT)
-    was_armed: bool = False
-    last_armed: DroneState | None = None  # the last state seen while armed
-    port_miss_m: float | None = None  # distance from the port when the port landing was passed
-    link_losses: int = 0  # times the link was lost during the sortie (progress may be unseen)
-
-    def follow(self, s: DroneState) -> None:
-        """Progress from telemetry; a reached item can be missed while the link is down."""
-        self.max_seq = max(self.max_seq, s.mission_reached_seq or 0, (s.mission_seq or 0) - 1)
-        self.was_armed = self.was_armed or s.armed
-        if s.armed:
-            self.last_armed = s
-        if self.port_miss_m is None and self.max_seq >= self.land_seq:
-            here = s if s.lat_deg is not None else self.last_armed
-            if here is not None and here.lat_deg is not None and here.lon_deg is not None:
-                self.port_miss_m = _distance_m((here.lat_deg, here.lon_deg), self.port)
-
-    @property
-    def past_port(self) -> bool:
-        return self.max_seq >= self.land_seq
-
-    def short_of_port(self, down: DroneState, sites: dict[str, tuple[float, float]]) -> str:
-        """Where and how a drone that disarmed before the port (as far as the service saw)
-        came down; `down` is the first state seen disarmed."""
-        s = down if down.lat_deg is not None else self.last_armed
-        if s is None or s.lat_deg is None or s.lon_deg is None:
-            where = "position unknown"
-        else:
-            here = (s.lat_deg, s.lon_deg)
-            name, d_m = min(((n, _distance_m(here, p)) for n, p in sites.items()),
-                            key=lambda t: t[1])
-            where = f"at {name}" if d_m < 100.0 else f"{d_m:.0f} m from {name}"
-        seen = self.last_armed
-        last = (f"last seen armed in {seen.mode} at mission item {seen.mission_seq}"
-                if seen is not None else "never seen armed")
-        if self.link_losses:
-            return (f"delivery not confirmed: the link was lost {self.link_losses} time(s) "
-                    f"during the sortie; down {where}, {last} (port landing is item "
-                    f"{self.land_seq})")
-        return (f"landed before the drone port, {where} ({last}; port landing is item "
-                f"{self.land_seq})")
 
 
 @dataclass
@@ -263,23 +226,32 @@ class DroneOperations:
         steps: list[mp.Step] = [mp.Takeoff(alt)]
         line: list[tuple[float, float]] = []
         waits = [d.landing_service_s]
-        for i, (a, b) in enumerate(itertools.pairwise(stops)):
-            if a == b:
-                continue
-            route = plan_route(svc.airspace, a, b, svc.route_options)
+        layers = self._layers()
+        legs = [(a, b, i) for i, (a, b) in enumerate(itertools.pairwise(stops)) if a != b]
+        if legs:
+            steps = [mp.Takeoff(layers[legs[0][2] == 1][0])]
+        for n, (a, b, i) in enumerate(legs):
+            # towards the drone port at the cruise altitude, every other leg a layer higher:
+            # drones meeting head-on on a shared corridor pass a layer apart
+            leg_alt, options = layers[i == 1]
+            route = plan_route(svc.airspace, a, b, options)
+            if not route.legal and options is not svc.route_options:
+                leg_alt, options = alt, svc.route_options
+                route = plan_route(svc.airspace, a, b, options)
             if not route.legal:
                 raise ValueError(f"no legal route: {route.reason}")
             line += [to_local(w.lat_deg, w.lon_deg) for w in route.waypoints]
             steps += [
-                mp.Waypoint(w.lat_deg, w.lon_deg, max(alt, w.alt_agl_m), speed_m_s=speed)
+                mp.Waypoint(w.lat_deg, w.lon_deg, max(leg_alt, w.alt_agl_m), speed_m_s=speed)
                 for w in route.waypoints[1:-1]
             ]
+            next_alt = layers[legs[n + 1][2] == 1][0] if n + 1 < len(legs) else alt
             if i == 0:  # at the warehouse (not home): land to load
-                steps.append(mp.LandAndWait(*b, wait_s=d.loading_s, takeoff_alt_m=alt))
+                steps.append(mp.LandAndWait(*b, wait_s=d.loading_s, takeoff_alt_m=next_alt))
                 waits.append(d.loading_s)
             elif i == 1:  # at the drone port: land, open the gripper, wait, take off
                 steps.append(
-                    mp.LandAndWait(*b, wait_s=d.landing_service_s, takeoff_alt_m=alt,
+                    mp.LandAndWait(*b, wait_s=d.landing_service_s, takeoff_alt_m=next_alt,
                                    release_gripper=True)
                 )
             else:
@@ -295,11 +267,21 @@ class DroneOperations:
         sortie = Sortie(order_id, port_land, lands[-1], shapely.LineString(line), port=port_pad)
         return plan, sortie, max(waits)
 
+    def _layers(self) -> dict[bool, tuple[float, RouteOptions]]:
+        """(altitude, route options) of legs towards a drone port (True) and of the others."""
+        options = self.service.route_options
+        alt = options.cruise_alt_m
+        high = min(alt + RETURN_LAYER_M, CEILING_AGL_M - options.vertical_clearance_m)
+        if high <= alt:
+            return {True: (alt, options), False: (alt, options)}
+        return {True: (alt, options),
+                False: (high, dataclasses.replace(options, cruise_alt_m=high))}
+
     def _home_pad(self, crew: DroneCrew) -> tuple[float, float]:
         """Where the drone takes off and lands at home: the home it reports (ArduPilot sets it
         where it armed: its own pad), if that is at its home site; else the site itself."""
         home = crew.handle.state.home
-        if home is not None and _distance_m((home.lat_deg, home.lon_deg), crew.home) < PAD_AREA_M:
+        if home is not None and distance_m((home.lat_deg, home.lon_deg), crew.home) < PAD_AREA_M:
             return (home.lat_deg, home.lon_deg)
         return crew.home
 
@@ -307,7 +289,7 @@ class DroneOperations:
         """A landing pad at the drone port for this sortie: the site's `capacity` pads, 20 m
         apart in a row eastwards; the one fewest other sorties are heading for."""
         site = self.service.sites[port_id]
-        pads = [_offset((site.lat_deg, site.lon_deg), 0.0, PAD_SPACING_M * i)
+        pads = [offset_point((site.lat_deg, site.lon_deg), 0.0, PAD_SPACING_M * i)
                 for i in range(max(1, site.capacity))]
         taken = [c.sortie.port for c in self.crews.values()
                  if c is not crew and c.sortie is not None and not c.sortie.delivered]
@@ -316,7 +298,9 @@ class DroneOperations:
     def _fence(self, sortie: Sortie, max_items: int) -> FittedFence:
         """The fence for a sortie, fitted to what the drone can store (see `fit_fence`)."""
         path = [to_wgs84(x, y) for x, y in sortie.path.coords]
-        return fit_fence(self.service.airspace, path, self.service.route_options, max_items)
+        top_m = max(a for a, _ in self._layers().values())
+        return fit_fence(self.service.airspace, path, self.service.route_options, max_items,
+                         top_cruise_alt_m=top_m)
 
     def _plan_now(self, crew: DroneCrew, order_id: str
                   ) -> tuple[mp.MissionPlan, Sortie, float, FittedFence]:
@@ -405,6 +389,7 @@ class DroneOperations:
                 raise ValueError(f"no fence fits the drone: {exc}") from exc
             raise
         self._mission_state(crew, order_id, "uploaded")
+        await self._wait_for_clear_pad(crew, self._home_pad(crew))
         try:
             await handle.set_mode(FlightMode.GUIDED)
             await handle.arm()
@@ -449,6 +434,30 @@ class DroneOperations:
         crew.sortie = None
         crew.flags.clear()
         svc.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
+
+    async def _wait_for_clear_pad(self, crew: DroneCrew, pad: tuple[float, float]) -> None:
+        """Departures in turn: while another drone is climbing out of or descending into the
+        area around this pad (airborne, within `TERMINAL_AREA_M`, below the cruise altitude),
+        wait (at most `TERMINAL_WAIT_S`), so drones from one site leave a few hundred metres
+        apart rather than side by side."""
+        cruise_m = self.service.route_options.cruise_alt_m
+        waited_s = 0.0
+
+        def busy() -> bool:
+            for other in self.crews.values():
+                st = other.handle.state
+                if other is crew or not st.armed or st.lat_deg is None or st.lon_deg is None:
+                    continue
+                near = distance_m((st.lat_deg, st.lon_deg), pad) < TERMINAL_AREA_M
+                if near and st.landed_state != "ON_GROUND" and (st.alt_rel_m or 0.0) < (
+                    cruise_m - 5.0
+                ):
+                    return True
+            return False
+
+        while busy() and waited_s < TERMINAL_WAIT_S:
+            await self.service.clock.sleep(2.0)
+            waited_s += 2.0
 
     def _mission_state(self, crew: DroneCrew, order_id: str, state: str, detail: str = "") -> None:
         """Move the drone's mission along the MISSION lifecycle table, journaled."""
@@ -611,33 +620,6 @@ class DroneOperations:
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no warning
 
 
-def no_fly_ahead(checker: ConformanceChecker, s: DroneState, lookahead_s: float) -> list[Violation]:
-    """Airspace rules the drone breaks within `lookahead_s` if it keeps its velocity.
-
-    The straight line from the current position to where the velocity takes it (horizontal and
-    vertical) is checked against the airspace: no-fly volumes, obstacles, ceilings.
-    """
-    if s.lat_deg is None or s.lon_deg is None or s.alt_amsl_m is None:
-        return []
-    vn, ve, vd = s.vel_north_m_s or 0.0, s.vel_east_m_s or 0.0, s.vel_down_m_s or 0.0
-    x, y = to_local(s.lat_deg, s.lon_deg)
-    lat2, lon2 = to_wgs84(x + ve * lookahead_s, y + vn * lookahead_s)
-    path = [(s.lat_deg, s.lon_deg, s.alt_amsl_m), (lat2, lon2, s.alt_amsl_m - vd * lookahead_s)]
-    found, _ = checker.check(path)
-    return [v for v in found if v.kind != "permission_required"]
-
-
-def soc_needed(distance_m: float, landings: int, drone: DroneFigures, reserve: float) -> float:
-    """State of charge needed to fly `distance_m` at cruise and make `landings` stops (each a
-    descent and a climb at hover power), plus the final descent and `reserve`, as a fraction."""
-    cruise_s = distance_m / drone.cruise_speed_m_s
-    vertical_s = (landings + 1) * (drone.cruise_alt_m / drone.descent_speed_m_s) + landings * (
-        drone.cruise_alt_m / drone.climb_speed_m_s
-    )
-    energy_wh = (drone.cruise_power_w * cruise_s + drone.hover_power_w * vertical_s) / 3600.0
-    return reserve + energy_wh / drone.battery_wh
-
-
 async def open_endpoint(service: FleetService) -> UdpEndpoint:
     """The MAVLink UDP endpoint of the configuration (`listen.mavlink_udp`, signing keys)."""
     cfg = service.config
@@ -675,16 +657,3 @@ def link_config(clock_speed: float) -> LinkConfig:
         ),
         mission_timing=MissionTiming(item_timeout_s=min(1.5 * k, 3.0), retries=8),
     )
-
-
-def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Ground distance between two (lat, lon) points (local frame, metres)."""
-    ax, ay = to_local(*a)
-    bx, by = to_local(*b)
-    return math.hypot(ax - bx, ay - by)
-
-
-def _offset(origin: tuple[float, float], north_m: float, east_m: float) -> tuple[float, float]:
-    """The point `north_m`, `east_m` from `origin` (lat, lon), in the local frame."""
-    x, y = to_local(*origin)
-    return to_wgs84(x + east_m, y + north_m)

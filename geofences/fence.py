@@ -148,9 +148,11 @@ def fit_fence(
     reach_m: float = 1500.0,
     min_reach_m: float = 200.0,
     keep_clear_m: float = 10.0,
+    top_cruise_alt_m: float | None = None,
 ) -> FittedFence:
     """The smallest fence, within `max_items`, that still holds every volume the drone could
-    reach while flying `path` (a planned route, (lat, lon) points).
+    reach while flying `path` (a planned route, (lat, lon) points) at the options' cruise
+    altitude, or anywhere between it and `top_cruise_alt_m` (legs flown at other altitudes).
 
     The inclusion zone is the smallest circle around the path grown by `reach_m` (one item), or
     failing the budget the corridor `reach_m` either side of the path. Every `no_fly` or
@@ -174,18 +176,20 @@ def fit_fence(
     keep_clear = line.buffer(keep_clear_m, quad_segs=4)
     shapely.prepare(keep_clear)
     alt = opts.cruise_alt_m
+    top = max(alt, top_cruise_alt_m if top_cruise_alt_m is not None else alt)
     reach = max(reach_m, min_reach_m)
     best = ""
     while True:
         for zone_kind in ("circle", "corridor"):
             zone, zone_items, zone_shape = _zone(line, reach, zone_kind)
-            fitted = _exclusions(airspace, zone, keep_clear, alt, opts.vertical_clearance_m)
+            fitted = _exclusions(airspace, zone, keep_clear, (alt, top),
+                                 opts.vertical_clearance_m)
             if isinstance(fitted, str):
                 raise FenceFitError(fitted)
             shapes, ids = fitted
             items = zone_items + sum(s.items for s in shapes)
             if items <= max_items:
-                ceiling_m = _lowest_floor_above(airspace, zone, alt + opts.vertical_clearance_m)
+                ceiling_m = _lowest_floor_above(airspace, zone, top + opts.vertical_clearance_m)
                 return FittedFence(
                     _to_fence_shapes(zone_shape, shapes, ceiling_m), items, reach, ids
                 )
@@ -218,7 +222,7 @@ def _exclusions(
     airspace: Airspace,
     zone: shapely.Polygon,
     keep_clear: BaseGeometry,
-    cruise_alt_m: float,
+    band_m: tuple[float, float],
     vertical_clearance_m: float,
 ) -> tuple[list[_Shape], tuple[str, ...]] | str:
     """The cheapest exclusion for every part of a blocking volume inside the zone (or why not)."""
@@ -227,10 +231,15 @@ def _exclusions(
     ids: list[str] = []
     for v in airspace.of_kind(RuleKind.NO_FLY, RuleKind.OBSTACLE):
         floor_m = v.floor_amsl_m() - v.ground_amsl_m
-        if v.kind is RuleKind.NO_FLY:
-            blocks = floor_m <= cruise_alt_m + vertical_clearance_m
-        else:
-            blocks = v.blocks_altitude(cruise_alt_m, vertical_clearance_m)
+        low, high = band_m
+        if v.kind is RuleKind.NO_FLY:  # as the router: within the vertical clearance of the band
+            ceiling_m = v.ceiling_amsl_m() - v.ground_amsl_m
+            blocks = floor_m <= high + vertical_clearance_m and (
+                ceiling_m >= low - vertical_clearance_m
+            )
+        else:  # an obstacle blocks the band when it reaches (with clearance) its bottom
+            top_m = v.ceiling_amsl_m() - v.ground_amsl_m + vertical_clearance_m
+            blocks = floor_m <= high and top_m >= low
         if not blocks or not v.local.intersects(grown):
             continue
         ids.append(v.id)

@@ -115,6 +115,16 @@ def test_near_haneda_the_approach_surfaces_stay_fenced_or_the_fit_is_refused(
         fit_fence(airspace, path, options, max_items=2)
 
 
+def test_a_return_leg_flown_higher_keeps_what_blocks_either_altitude(airspace: Airspace) -> None:
+    options = RouteOptions()
+    path = sortie_path(airspace, ICHIKAWA, CROSS_TOWER_PORT, options)
+    both = fit_fence(airspace, path, options, top_cruise_alt_m=110.0)
+    check_fence(airspace, both, path, options, 84)  # everything of the 60 m band is there
+    high = RouteOptions(cruise_alt_m=110.0)
+    check_fence(airspace, both, path, high, 84)  # and of the 110 m band
+    assert both.shapes.max_alt_agl_m >= 110.0
+
+
 def test_bad_input_is_refused(airspace: Airspace) -> None:
     with pytest.raises(ValueError, match="path point 1"):
         fit_fence(airspace, [ICHIKAWA, (math.nan, 140.0)])

@@ -1,0 +1,121 @@
+"""One drone sortie as the service follows it, and the flight arithmetic the supervisor uses.
+
+`Sortie` turns the telemetry of a flight into an outcome: the parcel is delivered when the
+mission is past the landing at the drone port (the gripper item opens as the wait on the ground
+begins) and the drone came down within `DELIVERED_WITHIN_M` of its pad; a drone seen disarmed
+before that landed short (where, and in which mode, goes into the reason); when the link was lost
+during the sortie and the end was not seen, the reason says the delivery is not confirmed rather
+than guess. `no_fly_ahead` and `soc_needed` are the supervisor's look-ahead and energy rules.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import shapely
+
+from fleet.config import DroneFigures
+from geofences.conformance import ConformanceChecker, Violation
+from geofences.frame import to_local, to_wgs84
+from vehicles.mavlink.telemetry import DroneState
+
+DELIVERED_WITHIN_M = 50.0  # a landing this close to the drone port's pad delivers the parcel
+
+
+@dataclass
+class Sortie:
+    """One flight as the service follows it.
+
+    The parcel is delivered when the mission is past the landing at the drone port (the gripper
+    item runs as the wait on the ground begins) and the drone came down within
+    `DELIVERED_WITHIN_M` of the port; a drone that disarms before that landed short.
+    """
+
+    order_id: str
+    land_seq: int  # the mission item of the landing at the drone port
+    last_seq: int  # the final landing back home
+    path: shapely.LineString  # planned horizontal path, local metres (EPSG:6677)
+    port: tuple[float, float] = (0.0, 0.0)  # the drone port (lat, lon)
+    delivered: bool = False
+    max_seq: int = 0  # furthest mission item known passed (MISSION_ITEM_REACHED or MISSION_CURRENT)
+    was_armed: bool = False
+    last_armed: DroneState | None = None  # the last state seen while armed
+    port_miss_m: float | None = None  # distance from the port when the port landing was passed
+    link_losses: int = 0  # times the link was lost during the sortie (progress may be unseen)
+
+    def follow(self, s: DroneState) -> None:
+        """Progress from telemetry; a reached item can be missed while the link is down."""
+        self.max_seq = max(self.max_seq, s.mission_reached_seq or 0, (s.mission_seq or 0) - 1)
+        self.was_armed = self.was_armed or s.armed
+        if s.armed:
+            self.last_armed = s
+        if self.port_miss_m is None and self.max_seq >= self.land_seq:
+            here = s if s.lat_deg is not None else self.last_armed
+            if here is not None and here.lat_deg is not None and here.lon_deg is not None:
+                self.port_miss_m = distance_m((here.lat_deg, here.lon_deg), self.port)
+
+    @property
+    def past_port(self) -> bool:
+        return self.max_seq >= self.land_seq
+
+    def short_of_port(self, down: DroneState, sites: dict[str, tuple[float, float]]) -> str:
+        """Where and how a drone that disarmed before the port (as far as the service saw)
+        came down; `down` is the first state seen disarmed."""
+        s = down if down.lat_deg is not None else self.last_armed
+        if s is None or s.lat_deg is None or s.lon_deg is None:
+            where = "position unknown"
+        else:
+            here = (s.lat_deg, s.lon_deg)
+            name, d_m = min(((n, distance_m(here, p)) for n, p in sites.items()),
+                            key=lambda t: t[1])
+            where = f"at {name}" if d_m < 100.0 else f"{d_m:.0f} m from {name}"
+        seen = self.last_armed
+        last = (f"last seen armed in {seen.mode} at mission item {seen.mission_seq}"
+                if seen is not None else "never seen armed")
+        if self.link_losses:
+            return (f"delivery not confirmed: the link was lost {self.link_losses} time(s) "
+                    f"during the sortie; down {where}, {last} (port landing is item "
+                    f"{self.land_seq})")
+        return (f"landed before the drone port, {where} ({last}; port landing is item "
+                f"{self.land_seq})")
+
+
+def no_fly_ahead(checker: ConformanceChecker, s: DroneState, lookahead_s: float) -> list[Violation]:
+    """Airspace rules the drone breaks within `lookahead_s` if it keeps its velocity.
+
+    The straight line from the current position to where the velocity takes it (horizontal and
+    vertical) is checked against the airspace: no-fly volumes, obstacles, ceilings.
+    """
+    if s.lat_deg is None or s.lon_deg is None or s.alt_amsl_m is None:
+        return []
+    vn, ve, vd = s.vel_north_m_s or 0.0, s.vel_east_m_s or 0.0, s.vel_down_m_s or 0.0
+    x, y = to_local(s.lat_deg, s.lon_deg)
+    lat2, lon2 = to_wgs84(x + ve * lookahead_s, y + vn * lookahead_s)
+    path = [(s.lat_deg, s.lon_deg, s.alt_amsl_m), (lat2, lon2, s.alt_amsl_m - vd * lookahead_s)]
+    found, _ = checker.check(path)
+    return [v for v in found if v.kind != "permission_required"]
+
+
+def soc_needed(distance_m: float, landings: int, drone: DroneFigures, reserve: float) -> float:
+    """State of charge needed to fly `distance_m` at cruise and make `landings` stops (each a
+    descent and a climb at hover power), plus the final descent and `reserve`, as a fraction."""
+    cruise_s = distance_m / drone.cruise_speed_m_s
+    vertical_s = (landings + 1) * (drone.cruise_alt_m / drone.descent_speed_m_s) + landings * (
+        drone.cruise_alt_m / drone.climb_speed_m_s
+    )
+    energy_wh = (drone.cruise_power_w * cruise_s + drone.hover_power_w * vertical_s) / 3600.0
+    return reserve + energy_wh / drone.battery_wh
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Ground distance between two (lat, lon) points (local frame, metres)."""
+    ax, ay = to_local(*a)
+    bx, by = to_local(*b)
+    return math.hypot(ax - bx, ay - by)
+
+
+def offset_point(origin: tuple[float, float], north_m: float, east_m: float) -> tuple[float, float]:
+    """The point `north_m`, `east_m` from `origin` (lat, lon), in the local frame."""
+    x, y = to_local(*origin)
+    return to_wgs84(x + east_m, y + north_m)
