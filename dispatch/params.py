@@ -80,6 +80,9 @@ class SolverParams:
             durations; pairs only, no extra dimensions, locks or fixed costs); "none"
             otherwise. A problem the chosen method cannot hold skips the warm start.
         warm_start_share: share of the budget the warm start may use (0..1).
+        alns_fleet_share: with `fleet_reduction`, share of the budget for ALNS route
+            elimination from the warm start before OR-Tools (0: none; problems the ALNS
+            cannot hold skip it).
         lns_share: share of the budget (time, or rounds of `solution_limit` in deterministic
             mode) spent on ruin-and-recreate rounds after the main search (0: none).
         log_search: let OR-Tools print its search log.
@@ -97,6 +100,7 @@ class SolverParams:
     fleet_reduction: bool = False
     warm_start: str = "none"
     warm_start_share: float = 0.3
+    alns_fleet_share: float = 0.0
     lns_share: float = 0.0
     log_search: bool = False
 
@@ -130,6 +134,8 @@ class SolverParams:
             raise ParamsError(f"warm_start: unknown {self.warm_start!r}; one of {WARM_STARTS}")
         if not (math.isfinite(self.warm_start_share) and 0.0 <= self.warm_start_share <= 1.0):
             raise ParamsError("warm_start_share: must be within 0..1")
+        if not (math.isfinite(self.alns_fleet_share) and 0.0 <= self.alns_fleet_share < 1.0):
+            raise ParamsError("alns_fleet_share: must be within 0..1 (excluding 1)")
         if not (math.isfinite(self.lns_share) and 0.0 <= self.lns_share < 1.0):
             raise ParamsError("lns_share: must be within 0..1 (excluding 1)")
 
@@ -174,6 +180,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "fleet_reduction": (bool,),
     "warm_start": (str,),
     "warm_start_share": (int, float),
+    "alns_fleet_share": (int, float),
     "lns_share": (int, float),
     "log_search": (bool,),
 }

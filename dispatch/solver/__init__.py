@@ -8,7 +8,9 @@ pickup-delivery pairs, ride times, route durations, extra dimensions, locks). Ar
   pickup-and-delivery ALNS (`alns`, exact ride-time scheduling) when
   `params.warm_start == "alns"` and the problem fits it; OR-Tools then continues from that
   plan under the full model, and the better of the two plans is returned;
-* a route-elimination phase when `params.fleet_reduction` is set (see `fleet_reduction`);
+* a route-elimination phase when `params.fleet_reduction` is set (see `fleet_reduction`),
+  preceded, when `params.alns_fleet_share` > 0 and the problem fits the ALNS, by ALNS route
+  elimination from the warm start (`alns.eliminate_routes`);
 * ruin-and-recreate rounds on the same OR-Tools model for `params.lns_share` of the budget
   (see `lns`).
 
@@ -57,6 +59,7 @@ def solve(
             f"initial_routes has {len(initial_routes)} routes, expected {len(problem.vehicles)}"
         )
     t0 = time.perf_counter()
+    total_s = params.time_limit_s
     warm: tuple[tuple[str, float], ...] = ()
     searched: Solution | None = None
     if params.warm_start == "alns" and _fits_alns(problem, params):
@@ -71,6 +74,39 @@ def solve(
         warm = (("warm_start_s", elapsed), ("warm_start_used", float(initial_routes is not None)))
         if params.time_limit_s is not None:
             left = max(0.05, params.time_limit_s - elapsed)
+            params = dataclasses.replace(params, time_limit_s=left)
+    if (
+        initial_routes is not None
+        and params.fleet_reduction
+        and params.alns_fleet_share > 0
+        and alns.fits_alns(problem)
+    ):
+        t1 = time.perf_counter()
+        before = sum(1 for r in initial_routes if r)
+        initial_routes = alns.eliminate_routes(
+            problem,
+            params.seed,
+            [list(r) for r in initial_routes],
+            None if total_s is None else total_s * params.alns_fleet_share,
+            None
+            if total_s is not None
+            else max(
+                1,
+                int(
+                    (params.solution_limit or 1)
+                    * params.alns_fleet_share
+                    * ALNS_ITERATIONS_PER_SOLUTION
+                ),
+            ),
+        )
+        after = sum(1 for r in initial_routes if r)
+        warm = (
+            *warm,
+            ("alns_fleet_s", time.perf_counter() - t1),
+            ("alns_fleet_removed", before - after),
+        )
+        if params.time_limit_s is not None and total_s is not None:
+            left = max(0.05, total_s - (time.perf_counter() - t0))
             params = dataclasses.replace(params, time_limit_s=left)
     main_params, lns_params = _split_for_lns(params)
     if params.fleet_reduction:

@@ -27,6 +27,7 @@ only from the seed.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +46,7 @@ INF = int(kern.INFEASIBLE)
 Q_SHARE = 0.2  # at most this share of the requests is removed per iteration
 Q_CAP = 30
 CHUNK_ITERATIONS = 50  # compiled iterations between two looks at the clock
-T_START, T_END = 0.004, 0.0001  # temperature as a share of the start plan's cost per stop
+T_START, T_END = 1.0, 0.02  # temperature in units of the start plan's distance per stop
 
 
 def fits_alns(problem: Problem) -> bool:
@@ -355,3 +356,53 @@ def warm_up() -> None:
         profiles=(Profile("line", dist, dist),),
     )
     search(problem, 0, None, 5)
+
+
+def eliminate_routes(
+    problem: Problem,
+    seed: int,
+    routes: list[list[int]],
+    time_limit_s: float | None,
+    max_iterations: int | None,
+) -> list[list[int]]:
+    """Fewer vehicles: empty the route with the fewest requests and let the ALNS reinsert its
+    requests into the others (unassigned ones cost the prohibitive penalty, so the search
+    first minimises how many are left out). Repeats while it succeeds; returns the plan
+    with the fewest routes found (one visit list per vehicle, idle ones empty).
+
+    The budget (seconds, or iterations in deterministic mode) is shared: each attempt gets
+    half of what is left, so a failing attempt leaves time for nothing else.
+    """
+    t0 = time.perf_counter()
+    current = [list(r) for r in routes]
+    iterations_left = max_iterations
+    while True:
+        used = [k for k, r in enumerate(current) if r]
+        if len(used) <= 1:
+            return current
+        if time_limit_s is not None:
+            left = time_limit_s - (time.perf_counter() - t0)
+            if left < 0.2:
+                return current
+            budget_s: float | None = left / 2 if iterations_left is None else left
+        else:
+            budget_s = None
+        attempt_iterations = None
+        if iterations_left is not None:
+            attempt_iterations = max(1, iterations_left // 2)
+            if iterations_left <= 1:
+                return current
+            iterations_left -= attempt_iterations
+        victim = min(used, key=lambda k: (len(current[k]), k))
+        keep = [k for k in used if k != victim]
+        sub = dataclasses.replace(
+            problem, vehicles=tuple(problem.vehicles[k] for k in keep), locked_prefixes=()
+        )
+        result = search(
+            sub, seed, budget_s, attempt_iterations, initial_routes=[current[k] for k in keep]
+        )
+        if result.unassigned:
+            return current
+        current = [[] for _ in problem.vehicles]
+        for k, route in zip(keep, result.routes, strict=True):
+            current[k] = route

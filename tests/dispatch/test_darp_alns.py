@@ -98,3 +98,35 @@ def test_each_vehicle_carries_one_rider_at_a_time_with_capacity_one() -> None:
     for route in sol.routes:
         load = np.cumsum([problem.nodes[n].load for n in route.nodes])
         assert load.max() <= 1 and load.min() >= 0
+
+
+def test_route_elimination_merges_two_routes_when_one_vehicle_can_do_both() -> None:
+    problem = _line_problem()
+    merged = alns.eliminate_routes(problem, 0, [[1, 2], [3, 4]], None, 200)
+    assert sorted(merged, key=len) == [[], [1, 2, 3, 4]]
+
+
+def test_route_elimination_keeps_the_plan_when_no_vehicle_can_be_spared() -> None:
+    # Two riders in opposite directions, each due at its drop-off by t = 20.
+    xs = [0, 10, 20, -10, -20]
+    dist = frozen_matrix([[abs(a - b) for b in xs] for a in xs])
+    nodes = (
+        Node("depot"),
+        Node("p1", 1),
+        Node("d1", -1, tw_late_s=20),
+        Node("p2", 1),
+        Node("d2", -1, tw_late_s=20),
+    )
+    problem = Problem(
+        nodes=nodes,
+        vehicles=(VehicleSpec("v0", 0, 0, 0, 1), VehicleSpec("v1", 0, 0, 0, 1)),
+        requests=(Request(2, 1), Request(4, 3)),
+        profiles=(Profile("line", dist, dist),),
+    )
+    routes = [[1, 2], [3, 4]]
+    assert alns.eliminate_routes(problem, 0, routes, None, 200) == routes
+
+
+def test_fleet_share_is_validated() -> None:
+    with pytest.raises(ValueError, match="alns_fleet_share"):
+        SolverParams(alns_fleet_share=1.5)
