@@ -17,6 +17,9 @@
  */
 "use strict";
 
+const SPRITE_PX = 36; // room for a bus's disc and heading tick
+const HEADING_STEP_DEG = 10; // headings are drawn to the nearest 10 degrees
+
 const VehicleCanvas = L.Canvas.extend({
   options: { padding: 0.1, radiusPx: 5, busRadiusPx: 7, headingPx: 8, styles: {} },
 
@@ -26,6 +29,7 @@ const VehicleCanvas = L.Canvas.extend({
     this._entries = entries;
     this.selected = null;
     this.lastDraw = { drawn: 0, culled: 0, ms: 0 };
+    this._sprites = new Map(); // kind|lost|heading bucket -> canvas
   },
 
   onAdd(map) {
@@ -52,6 +56,47 @@ const VehicleCanvas = L.Canvas.extend({
     }
   },
 
+  /* A vehicle's look (disc, outline, heading tick) drawn once into a small canvas; a frame then
+   * copies it to each vehicle's place, which costs far less to rasterise than 1,000 paths. */
+  _sprite(kind, lost, bucket) {
+    const key = `${kind}|${lost}|${bucket}`;
+    let sprite = this._sprites.get(key);
+    if (sprite) return sprite;
+    const o = this.options;
+    const dpr = window.devicePixelRatio || 1;
+    const px = Math.ceil(SPRITE_PX * dpr);
+    const canvas = typeof OffscreenCanvas === "function" ? new OffscreenCanvas(px, px) : document.createElement("canvas");
+    canvas.width = canvas.height = px;
+    const c = canvas.getContext("2d");
+    c.scale(dpr, dpr);
+    const mid = SPRITE_PX / 2;
+    const r = kind === "bus" ? o.busRadiusPx : o.radiusPx;
+    const color = (o.styles[kind] || o.styles.drone).color;
+    c.globalAlpha = lost ? 0.4 : 1;
+    if (bucket >= 0) { // the heading, under the disc
+      const a = (bucket * HEADING_STEP_DEG * Math.PI) / 180;
+      c.beginPath();
+      c.moveTo(mid, mid);
+      c.lineTo(mid + (r + o.headingPx) * Math.sin(a), mid - (r + o.headingPx) * Math.cos(a));
+      c.lineCap = "round";
+      c.lineWidth = 2;
+      c.strokeStyle = color;
+      c.stroke();
+    }
+    c.beginPath();
+    c.arc(mid, mid, r, 0, 2 * Math.PI);
+    c.fillStyle = color;
+    c.fill();
+    c.setLineDash(lost ? [2, 2] : []);
+    c.lineWidth = 1;
+    c.strokeStyle = "#000";
+    c.stroke();
+    // an immutable bitmap is the cheapest source to copy from
+    sprite = canvas.transferToImageBitmap ? canvas.transferToImageBitmap() : canvas;
+    this._sprites.set(key, sprite);
+    return sprite;
+  },
+
   _draw() {
     const map = this._map;
     if (!map || !this._bounds) return;
@@ -61,76 +106,37 @@ const VehicleCanvas = L.Canvas.extend({
     const zoom = map.getZoom();
     const origin = map.getPixelOrigin();
     const o = this.options;
-    const margin = o.busRadiusPx + o.headingPx;
-    const groups = new Map(); // style key -> {style, lost, bus, xs, ys, hs}
+    const half = SPRITE_PX / 2;
+    const buckets = 360 / HEADING_STEP_DEG;
     let drawn = 0;
     let culled = 0;
     let selected = null;
     for (const entry of this._entries()) {
       this._project(entry, zoom);
-      const x = entry.px - origin.x;
-      const y = entry.py - origin.y;
-      if (x < min.x - margin || x > max.x + margin || y < min.y - margin || y > max.y + margin) {
+      // whole pixels: the sprite is copied, not resampled
+      const x = Math.round(entry.px - origin.x);
+      const y = Math.round(entry.py - origin.y);
+      if (x < min.x - half || x > max.x + half || y < min.y - half || y > max.y + half) {
         culled += 1;
         continue;
       }
       const v = entry.data;
-      const lost = v.link === "lost";
-      const bus = v.kind === "bus";
-      const key = `${v.kind}|${lost}`;
-      let g = groups.get(key);
-      if (!g) {
-        g = { style: o.styles[v.kind] || o.styles.drone, lost, bus, xs: [], ys: [], hs: [] };
-        groups.set(key, g);
-      }
-      g.xs.push(x);
-      g.ys.push(y);
-      g.hs.push(Number.isFinite(v.heading) ? (v.heading * Math.PI) / 180 : NaN);
-      if (v.id === this.selected) selected = [x, y, bus];
+      const h = v.heading;
+      const bucket = Number.isFinite(h) ? Math.round((((h % 360) + 360) % 360) / HEADING_STEP_DEG) % buckets : -1;
+      ctx.drawImage(this._sprite(v.kind, v.link === "lost", bucket), x - half, y - half, SPRITE_PX, SPRITE_PX);
+      if (v.id === this.selected) selected = [x, y, v.kind === "bus"];
       drawn += 1;
-    }
-    ctx.save();
-    ctx.lineCap = "round";
-    for (const g of groups.values()) { // headings under the discs
-      const r = (g.bus ? o.busRadiusPx : o.radiusPx) + o.headingPx;
-      ctx.beginPath();
-      for (let i = 0; i < g.xs.length; i += 1) {
-        const a = g.hs[i];
-        if (Number.isNaN(a)) continue;
-        ctx.moveTo(g.xs[i], g.ys[i]);
-        ctx.lineTo(g.xs[i] + r * Math.sin(a), g.ys[i] - r * Math.cos(a));
-      }
-      ctx.globalAlpha = g.lost ? 0.4 : 1;
-      ctx.strokeStyle = g.style.color;
-      ctx.lineWidth = 2;
-      ctx.stroke();
-    }
-    for (const g of groups.values()) {
-      const r = g.bus ? o.busRadiusPx : o.radiusPx;
-      ctx.beginPath();
-      for (let i = 0; i < g.xs.length; i += 1) {
-        ctx.moveTo(g.xs[i] + r, g.ys[i]);
-        ctx.arc(g.xs[i], g.ys[i], r, 0, 2 * Math.PI);
-      }
-      ctx.globalAlpha = g.lost ? 0.4 : 1;
-      ctx.fillStyle = g.style.color;
-      ctx.fill();
-      ctx.setLineDash(g.lost ? [2, 2] : []);
-      ctx.strokeStyle = "#000";
-      ctx.lineWidth = 1;
-      ctx.stroke();
     }
     if (selected) { // a ring an operator finds at a glance
       const [x, y, bus] = selected;
-      ctx.globalAlpha = 1;
-      ctx.setLineDash([]);
+      ctx.save();
       ctx.beginPath();
       ctx.arc(x, y, (bus ? o.busRadiusPx : o.radiusPx) + 4, 0, 2 * Math.PI);
       ctx.strokeStyle = "#ffbf47";
       ctx.lineWidth = 3;
       ctx.stroke();
+      ctx.restore();
     }
-    ctx.restore();
     this.lastDraw = { drawn, culled, ms: performance.now() - t0 };
   },
 
