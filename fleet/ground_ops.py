@@ -106,12 +106,16 @@ class GroundOperations:
         ack = future.result()
         if ack.ok:
             return
-        self.service._supervise_action(vehicle_id, "plan refused", f"{ack.code}: {ack.msg}")
         gv = self.service.ground.vehicles.get(vehicle_id)
         if plan is not None and gv is not None and [stop_to_json(s) for s in gv.stops] != plan:
             # The refusal crossed news from the vehicle (e.g. a rider boarded just before the
             # plan arrived, so its pickup was already done): the plan has changed since; resend.
+            self.service._supervise_action(
+                vehicle_id, "plan resent", f"refused as out of date ({ack.code}: {ack.msg})"
+            )
             self.send_plan(vehicle_id)
+            return
+        self.service._supervise_action(vehicle_id, "plan refused", f"{ack.code}: {ack.msg}")
 
     def on_event(self, event: object) -> None:
         now = self.service.clock.now_s()
@@ -316,6 +320,8 @@ class GroundOperations:
         gv = self.service.ground.vehicles[vid]
         if cycle is None:
             return
+        if cycle.state is ChargeState.IN_SERVICE and t.battery_soc >= cycle.energy.top_up_soc:
+            return  # the common case, on every telemetry frame: nothing can change
         before = cycle.state
         state = str(t.state)
         assert gv.home is not None

@@ -1,0 +1,75 @@
+"""A full simulated day (12 h) of Chiba's ground mobility in fast mode, checked like CI checks it.
+
+The real service, the real protocol cores over in-memory pipes, the virtual clock: the buses and
+personal-mobility vehicles must last the day (charging when due, never planned past their energy
+reserve), every trip must be accounted for with a reason, and the on-time and service rates must
+hold the thresholds justified in docs/scenario.md (section "Ground mobility over a full day").
+Assertions on ground trips are kept apart from parcels (drones are another engineer's part).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleet.demo.runner import run
+from sim.scenario.model import load_scenario
+
+HOURS = 12.0
+# Thresholds (docs/scenario.md, "Ground mobility over a full day").
+MIN_TRIP_ON_TIME_RATE = 0.9  # of completed trips
+MIN_TRIP_SERVED_RATE = 0.6  # completed of all trip requests
+MAX_TRIP_FAILED_RATE = 0.02  # accepted, then not carried out
+LOST_VEHICLE_REASONS = ("offline", "in fault (battery_empty)")
+
+
+def _check_accounting(table: dict[str, Any]) -> None:
+    accounted = table["completed"] + table["rejected"] + table["failed"] + table["cancelled"]
+    assert accounted == table["total"] and table["open"] == 0, table
+    unexplained = table["rejected"] + table["failed"] - sum(table["reasons"].values())
+    assert unexplained == 0 and "unspecified" not in table["reasons"], table["reasons"]
+
+
+def _check_ground(report: dict[str, Any]) -> None:
+    trips = report["trips"]
+    _check_accounting(trips)
+    total = trips["total"]
+    assert total > 250, "a 12 h Chiba day asks for about 330 trips"
+    assert trips["on_time"] / trips["completed"] >= MIN_TRIP_ON_TIME_RATE, trips
+    assert trips["completed"] / total >= MIN_TRIP_SERVED_RATE, trips
+    assert trips["failed"] / total <= MAX_TRIP_FAILED_RATE, trips
+    for reason in trips["reasons"]:  # a vehicle lost for the rest of the day is a defect
+        assert not any(lost in reason for lost in LOST_VEHICLE_REASONS), reason
+
+
+def _journal_rows(report_dir: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(report_dir / "run" / "journal.sqlite") as db:
+        return list(db.execute(sql))
+
+
+@pytest.mark.slow
+def test_a_full_fast_day_keeps_the_ground_fleet_in_service(tmp_path: Path) -> None:
+    report = asyncio.run(
+        run(load_scenario(), fast=True, hours=HOURS, speed=1.0, report_dir=tmp_path)
+    )
+    assert report["mode"] == "fast" and report["sim_hours"] >= HOURS
+    _check_ground(report)
+    _check_accounting(report["orders"])
+    # Never planned past the reserve: no vehicle ran its battery flat over the day.
+    flat = _journal_rows(
+        tmp_path,
+        "select subject, data from journal where kind = 'vehicle.event' "
+        "and data like '%battery_empty%'",
+    )
+    assert flat == []
+    # The fleet charged and came back: every bus went through a charge and back into service.
+    actions = _journal_rows(tmp_path, "select subject, data from journal where kind = 'supervisor'")
+    back = {s for s, d in actions if json.loads(d)["action"] == "charge: in_service"}
+    assert {"bus-1", "bus-2", "bus-3"} <= back
+    wall_s = json.loads((tmp_path / "timing.json").read_text())["wall_s"]
+    print(f"\nfull day: {json.dumps(report['trips'], sort_keys=True)[:400]} wall {wall_s} s")
