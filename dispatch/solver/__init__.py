@@ -66,7 +66,9 @@ def solve(
         searched, warm = _alns_start(problem, params, initial_routes)
         initial_routes = [list(r.visits) for r in searched.routes]
         if params.time_limit_s is not None:
-            left = max(0.05, params.time_limit_s - (time.perf_counter() - t0))
+            # OR-Tools' time limit covers its search, not building the model: keep a margin.
+            margin = min(BUILD_MARGIN_MAX_S, BUILD_MARGIN_SHARE * params.time_limit_s)
+            left = max(0.05, params.time_limit_s - (time.perf_counter() - t0) - margin)
             params = dataclasses.replace(params, time_limit_s=left)
     elif initial_routes is None and params.warm_start == "pyvrp":
         initial_routes = pyvrp_routes(problem, params, params.warm_start_share)
@@ -123,6 +125,7 @@ def solve(
     return dataclasses.replace(sol, stats=(*warm, *sol.stats))
 
 
+BUILD_MARGIN_SHARE, BUILD_MARGIN_MAX_S = 0.08, 2.0
 # Deterministic mode: ALNS iterations per unit of `solution_limit` (its share of it).
 ALNS_ITERATIONS_PER_SOLUTION = 50
 

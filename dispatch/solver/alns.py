@@ -45,6 +45,7 @@ from dispatch.solver.search import route_from_schedule, unserved_requests
 INF = int(kern.INFEASIBLE)
 Q_SHARE = 0.2  # at most this share of the requests is removed per iteration
 Q_CAP = 30
+NOISE = 0.025  # insertion noise amplitude as a share of the longest arc
 CHUNK_ITERATIONS = 50  # compiled iterations between two looks at the clock
 T_START, T_END = 1.0, 0.02  # temperature in units of the start plan's distance per stop
 
@@ -265,15 +266,16 @@ def search(
     rows, lens, route_of, rcost = _plan_arrays(data, start, st)
     if not all(kk.route_ok(rows, lens, k, st) for k in range(len(lens))):
         rows, lens, route_of, rcost = _plan_arrays(data, empty, st)
-    kk.repair(kk.REPAIR_REGRET, rows, lens, route_of, rcost, np.flatnonzero(route_of < 0), st)
+    kk.repair(kk.REPAIR_REGRET, 0.0, rows, lens, route_of, rcost, np.flatnonzero(route_of < 0), st)
     cur = (rows, lens, route_of, rcost)
     best = tuple(a.copy() for a in cur)
     cost = float(kk.plan_cost(rcost, route_of, st[kk.S_PEN]))
     per_stop = max(1.0, float(rcost.sum()) / max(1, 2 * len(data.pickup)))
-    temps = np.array([per_stop * T_START, per_stop * T_END])
-    state = np.zeros(22)
+    noise = NOISE * float(data.dist.max())
+    temps = np.array([per_stop * T_START, per_stop * T_END, noise])
+    state = np.zeros(kk.STATE_SIZE)
     state[0] = state[1] = cost
-    state[4:10] = 1.0
+    state[4:12] = 1.0
     q_max = max(kk.Q_MIN, min(Q_CAP, int(Q_SHARE * len(data.pickup))))
     safe = _triangle_ok(data.tt)
     chunk = CHUNK_ITERATIONS

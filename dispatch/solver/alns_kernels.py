@@ -25,6 +25,7 @@ BLINK = 0.01  # chance to skip a route when choosing where to insert (SISR's bli
 SEGMENT = 100  # operator weights are updated every SEGMENT iterations
 REACTION = 0.2
 SCORE_BEST, SCORE_BETTER, SCORE_ACCEPTED = 12.0, 5.0, 2.0
+STATE_SIZE = 28
 
 
 @_jit
@@ -135,8 +136,21 @@ def _column(rows: Any, lens: Any, k: int, pend: Any, alive: Any, table: Any, st:
 
 
 @_jit
-def repair(mode: int, rows: Any, lens: Any, route_of: Any, rcost: Any, pend: Any, st: Any) -> None:
-    """Insert the pending requests (greedy or regret-2), each at its cheapest feasible place."""
+def repair(
+    mode: int,
+    noise: float,
+    rows: Any,
+    lens: Any,
+    route_of: Any,
+    rcost: Any,
+    pend: Any,
+    st: Any,
+) -> None:
+    """Insert the pending requests (greedy or regret-2), each at its cheapest feasible place.
+
+    With `noise` > 0 the choice (not the feasibility) sees each added cost plus a uniform
+    random term in [-noise, noise] (Ropke and Pisinger's noise, for diversification).
+    """
     n_veh = rows.shape[0]
     n = pend.shape[0]
     if n == 0:
@@ -160,10 +174,15 @@ def repair(mode: int, rows: Any, lens: Any, route_of: Any, rcost: Any, pend: Any
         row, best_k = -1, -1
         if mode == REPAIR_GREEDY:
             row = order[step]
-            best = INF
+            best = np.inf
             for k in range(n_veh):
-                if table[0, row, k] < best and np.random.random() >= BLINK:
-                    best, best_k = table[0, row, k], k
+                if table[0, row, k] >= INF or np.random.random() < BLINK:
+                    continue
+                c = float(table[0, row, k])
+                if noise > 0:
+                    c += noise * (2.0 * np.random.random() - 1.0)
+                if c < best:
+                    best, best_k = c, k
             if best_k < 0:
                 alive[row] = False
                 continue
@@ -172,16 +191,20 @@ def repair(mode: int, rows: Any, lens: Any, route_of: Any, rcost: Any, pend: Any
             for t in range(n):
                 if not alive[t]:
                     continue
-                b1, b2, kb = INF, INF, -1
+                b1, b2, kb = np.inf, float(INF), -1
                 for k in range(n_veh):
-                    c = table[0, t, k]
+                    if table[0, t, k] >= INF:
+                        continue
+                    c = float(table[0, t, k])
+                    if noise > 0:
+                        c += noise * (2.0 * np.random.random() - 1.0)
                     if c < b1:
                         b2, b1, kb = b1, c, k
                     elif c < b2:
                         b2 = c
                 if kb < 0:
                     continue
-                regret = float(b2 - b1) - 1e-6 * float(b1)
+                regret = (b2 - b1) - 1e-6 * b1
                 if regret > top:
                     top, row, best_k = regret, t, kb
             if row < 0:
@@ -363,10 +386,11 @@ def iterate(
     """Run `n_iter` ALNS iterations (simulated annealing, adaptive operator weights).
 
     `cur` and `best` are (rows, lens, route_of, rcost) plans, updated in place. `temps` =
-    (start temperature, end temperature); the temperature falls geometrically as progress
-    goes from `prog0` to `prog1`. `state` = float64 array: [0] current cost, [1] best cost,
-    [2] iterations, [3] improvements, [4:10] operator weights (4 removals, 2 insertions),
-    [10:16] scores, [16:22] uses.
+    (start temperature, end temperature, insertion noise); the temperature falls
+    geometrically as progress goes from `prog0` to `prog1`. `state` = float64 array of
+    `STATE_SIZE`: [0] current cost, [1] best cost, [2] iterations, [3] improvements,
+    [4:8] removal weights, [8:12] insertion weights (greedy, regret, each without and with
+    noise), then per operator its segment's score (+8) and uses (+16).
     """
     rows, lens, route_of, rcost = cur
     b_rows, blens, broute_of, brcost = best
@@ -374,7 +398,7 @@ def iterate(
         progress = prog0 + (prog1 - prog0) * it / max(1, n_iter)
         temp = temps[0] * (temps[1] / temps[0]) ** progress
         d_op = _roulette(state, 4, 8)
-        r_op = _roulette(state, 8, 10)
+        r_op = _roulette(state, 8, 12)
         t_rows, tl, tro, trc = rows.copy(), lens.copy(), route_of.copy(), rcost.copy()
         destroy(d_op, q_max, t_rows, tl, tro, trc, st)
         state[2] += 1
@@ -386,7 +410,8 @@ def iterate(
                     break
             if not ok:
                 continue
-        repair(r_op, t_rows, tl, tro, trc, np.flatnonzero(tro < 0), st)
+        noise = temps[2] if r_op >= 2 else 0.0
+        repair(r_op % 2, noise, t_rows, tl, tro, trc, np.flatnonzero(tro < 0), st)
         cost = float(plan_cost(trc, tro, st[S_PEN]))
         gained = 0.0
         if cost < state[1]:
@@ -401,12 +426,12 @@ def iterate(
             rows[:], lens[:], route_of[:], rcost[:] = t_rows, tl, tro, trc
             state[0] = cost
         for op in (4 + d_op, 8 + r_op):
-            state[op + 6] += gained
-            state[op + 12] += 1
+            state[op + 8] += gained
+            state[op + 16] += 1
         if int(state[2]) % SEGMENT == 0:
-            for op in range(4, 10):
-                if state[op + 12] > 0:
-                    avg = state[op + 6] / state[op + 12]
+            for op in range(4, 12):
+                if state[op + 16] > 0:
+                    avg = state[op + 8] / state[op + 16]
                     state[op] = max(0.05, (1 - REACTION) * state[op] + REACTION * avg)
-                state[op + 6] = 0.0
-                state[op + 12] = 0.0
+                state[op + 8] = 0.0
+                state[op + 16] = 0.0
