@@ -61,7 +61,17 @@ class GroundOperations:
             if energy is not None and gv.energy is None:
                 gv.energy = energy
             if gv.energy is not None:
-                self.charge[vid] = ChargeCycle(gv.energy)
+                self.charge[vid] = ChargeCycle(gv.energy, self._journaled_charge_state(vid))
+                gv.out_of_service = self._charge_reason(vid)
+
+    def _journaled_charge_state(self, vid: str) -> ChargeState:
+        """After a restart: where the vehicle was in its charging cycle, from the journal (the
+        last `charge: ...` supervisor action among its recent entries; else in service)."""
+        for entry in reversed(self.service.journal.history(vid)):
+            action = str(entry.data.get("action", "")) if entry.kind == "supervisor" else ""
+            if action.startswith("charge: "):
+                return ChargeState(action.removeprefix("charge: "))
+        return ChargeState.IN_SERVICE
 
     def send_plan(self, vehicle_id: str, journal: bool = True) -> None:
         """Journal the vehicle's plan (a plan change is an event), then send it over the wire."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from dispatch.ground_energy import ChargeState
 from fleet.config import parse_config
 from fleet.demo.memory import MemoryGroundServer
 from fleet.demo.setup import ground_fleet, service_config, tokens
@@ -98,7 +99,7 @@ async def world(tmp_path: Path, buses: int, pms: int) -> AsyncIterator[World]:
     try:
         yield w
     finally:
-        await service.stop()
+        await w.service.stop()
 
 
 async def test_a_low_bus_charges_at_its_depot_and_returns_to_service(tmp_path: Path) -> None:
@@ -157,3 +158,24 @@ async def test_a_flat_vehicle_with_a_rider_is_rescued_and_carries_on(tmp_path: P
             if e.subject == pm.vehicle_id and e.kind == "vehicle.state"
         ]
         assert "fault" in states and states[-1] != "fault"
+
+
+async def test_a_restart_mid_charge_keeps_the_vehicle_charging(tmp_path: Path) -> None:
+    async with world(tmp_path, buses=2, pms=0) as w:
+        w.vehicle("bus-1").battery_soc = 0.29
+        gv = w.service.ground.vehicles["bus-1"]
+        await w.run_until(lambda: gv.out_of_service == "charging", 1800.0)
+        # The backend process dies; a new one starts from the journal (as fast mode's restart).
+        old = w.service
+        await old.stop()
+        w.adapter.restart()
+        w.service = FleetService(
+            old.config, clock=w.clock, journal=SqliteJournal(tmp_path / "j.sqlite")
+        )
+        await w.service.start(ground_server=cast(GroundServer, w.adapter))
+        new_gv = w.service.ground.vehicles["bus-1"]
+        assert w.service.ground_ops.charge["bus-1"].state is ChargeState.CHARGING
+        assert new_gv.out_of_service == "charging"  # not dispatched off the charger
+        await w.run_until(lambda: new_gv.out_of_service == "", 3 * 3600.0)
+        assert w.vehicle("bus-1").battery_soc >= 0.9
+        assert w.actions("bus-1")[-1] == "charge: in_service"
