@@ -42,12 +42,15 @@ FAST_EPOCH_UNIX_S = 1_767_225_600.0  # 2026-01-01T00:00Z: the fast world's clock
 GROUNDED_STEP_S = 1.0
 CRUISE_STEP_S = 1.0  # a cruising copter (see FastCopter)
 NAV_LAND = 21  # MAV_CMD_NAV_LAND
-# telemetry rates asked of the copters in fast mode: what the supervisor reads once a second
-# (position), the rest at a fifth of the wire defaults; attitude and HUD, which nobody reads, off
+# telemetry rates asked of the copters in fast mode: position once a second (what the supervisor
+# reads), the rest at a tenth of the wire defaults (heartbeats carry mode and arming at 1 Hz, and
+# mission progress comes as MISSION_ITEM_REACHED when it happens; a breach as STATUSTEXT);
+# attitude and HUD off
 FAST_STREAM_RATES_HZ = {
-    **{name: hz / 5.0 for name, hz in DEFAULT_STREAM_RATES_HZ.items()},
-    "GLOBAL_POSITION_INT": 1.0, "ATTITUDE": 0.0, "VFR_HUD": 0.0,
+    **{name: hz / 10.0 for name, hz in DEFAULT_STREAM_RATES_HZ.items()},
+    "GLOBAL_POSITION_INT": 1.0, "ATTITUDE": 0.0, "VFR_HUD": 0.0, "FENCE_STATUS": 0.1,
 }
+IDLE_STEP_S = 5.0  # a copter disarmed on the ground is moved (and heard) this often
 
 
 class FastCopter(CopterAutopilot):
@@ -96,6 +99,13 @@ class FastCopter(CopterAutopilot):
         return CRUISE_STEP_S
 
 
+def _is_heartbeat(data: bytes) -> bool:
+    """Whether a datagram is one MAVLink HEARTBEAT (message id 0), v2 or v1 framing."""
+    if len(data) >= 10 and data[0] == 0xFD:
+        return data[7] == data[8] == data[9] == 0
+    return len(data) >= 6 and data[0] == 0xFE and data[5] == 0
+
+
 @dataclass(slots=True)
 class MemoryCopter:
     """One copter on the in-memory link: its autopilot, address and link faults."""
@@ -105,6 +115,7 @@ class MemoryCopter:
     address: Address
     faults: LinkFaults
     cut: LinkCut
+    held_heartbeat: bytes | None = None  # the ground station's latest, for an idle copter
 
 
 class MemoryEndpoint(Endpoint):
@@ -117,7 +128,7 @@ class MemoryEndpoint(Endpoint):
     core in one batch per step, at most `step_s` late.
     """
 
-    def __init__(self, clock: Clock, config: LinkConfig, tick_s: float = 0.2,
+    def __init__(self, clock: Clock, config: LinkConfig, tick_s: float = 0.5,
                  step_s: float = 1.0) -> None:
         super().__init__(clock, config, tick_s=tick_s, scale_timeouts=False)
         self.step_s = step_s
@@ -143,12 +154,21 @@ class MemoryEndpoint(Endpoint):
         self._stepper = asyncio.get_running_loop().create_task(self._step_loop())
 
     def step(self) -> None:
-        """Every copter flies up to now and is heard."""
+        """Every copter flies up to now and is heard; one disarmed on the ground only every
+        `IDLE_STEP_S` (its heartbeats then come in bursts: the link's timeouts are longer)."""
         now_s = self.clock.now_s()
         for copter in self.copters.values():
-            copter.autopilot.advance_to(now_s)
-            self._hear(copter)
+            fc = copter.autopilot.fc
+            if fc.armed or not fc.land_complete or now_s - fc.now_s >= IDLE_STEP_S - 1e-9:
+                copter.autopilot.advance_to(now_s)
+                self._hand_held(copter)
+                self._hear(copter)
         self._pump()
+
+    def _hand_held(self, copter: MemoryCopter) -> None:
+        if copter.held_heartbeat is not None:
+            data, copter.held_heartbeat = copter.held_heartbeat, None
+            copter.autopilot.receive_datagram(data, self.clock.now_s())
 
     def _hear(self, copter: MemoryCopter) -> None:
         for packet in copter.autopilot.packets_to_send():
@@ -178,6 +198,13 @@ class MemoryEndpoint(Endpoint):
         if copter is None:
             self.undeliverable += 1
         elif copter.faults.passes("up", data):
+            fc = copter.autopilot.fc
+            if not fc.armed and fc.land_complete and _is_heartbeat(data):
+                # the ground station's 1 Hz heartbeat to an idle copter needs no answer: it is
+                # handed over (the latest one) when the copter is next moved
+                copter.held_heartbeat = data
+                return
+            self._hand_held(copter)
             copter.autopilot.receive_datagram(data, self.clock.now_s())
             if copter not in self._answering:
                 self._answering.append(copter)
@@ -207,6 +234,8 @@ class MemoryDroneWorld(DroneWorld):
             LinkConfig(),
             unix_time_at_zero_s=FAST_EPOCH_UNIX_S - self.clock.now_s(),
             stream_rates_hz=FAST_STREAM_RATES_HZ,
+            degraded_after_s=2.0 * IDLE_STEP_S,
+            lost_after_s=3.0 * IDLE_STEP_S,
         )
         self.link = self.endpoint = MemoryEndpoint(self.clock, config)
         self.ops = DroneOperations(self.service, self.link, plan_in_thread=False)
