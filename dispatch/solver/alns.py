@@ -45,6 +45,7 @@ from dispatch.solver.search import route_from_schedule, unserved_requests
 INF = int(kern.INFEASIBLE)
 Q_SHARE = 0.2  # at most this share of the requests is removed per iteration
 Q_CAP = 30
+ATTEMPT_SHARE = 0.7  # of the route-elimination budget left, per attempt
 NOISE = 0.025  # insertion noise amplitude as a share of the longest arc
 CHUNK_ITERATIONS = 50  # compiled iterations between two looks at the clock
 T_START, T_END = 1.0, 0.02  # temperature in units of the start plan's distance per stop
@@ -248,10 +249,13 @@ def search(
     time_limit_s: float | None,
     max_iterations: int | None,
     initial_routes: list[list[int]] | None = None,
+    *,
+    stop_when_complete: bool = False,
 ) -> SearchResult:
     """Run the ALNS; `time_limit_s` (wall clock) and/or `max_iterations` bound it.
 
     `initial_routes` (visits per vehicle) seed it when they are a valid, feasible plan.
+    `stop_when_complete` ends the search as soon as a plan serves every request.
     """
     if time_limit_s is None and max_iterations is None:
         raise ValueError("search needs a time limit or an iteration limit")
@@ -296,6 +300,8 @@ def search(
             prog1 = min(1.0, prog0 + 0.02)
             if max_iterations is not None:
                 n_iter = min(n_iter, max_iterations - done)
+        if stop_when_complete and bool((best[2] >= 0).all()):
+            break
         kk.iterate(n_iter, prog0, prog1, temps, q_max, safe, cur, best, state, st)
     b_rows, blens, broute_of, _ = best
     routes = [[int(x) for x in b_rows[k, 1 : blens[k] - 1]] for k in range(len(blens))]
@@ -369,42 +375,54 @@ def eliminate_routes(
 ) -> list[list[int]]:
     """Fewer vehicles: empty the route with the fewest requests and let the ALNS reinsert its
     requests into the others (unassigned ones cost the prohibitive penalty, so the search
-    first minimises how many are left out). Repeats while it succeeds; returns the plan
-    with the fewest routes found (one visit list per vehicle, idle ones empty).
+    first minimises how many are left out). Repeats while it succeeds; then the rest of the
+    budget shortens the routes of the smallest fleet reached. Returns one visit list per
+    vehicle (idle ones empty).
 
-    The budget (seconds, or iterations in deterministic mode) is shared: each attempt gets
-    half of what is left, so a failing attempt leaves time for nothing else.
+    Each attempt may use `ATTEMPT_SHARE` of the budget (seconds, or iterations in
+    deterministic mode) that is left, and stops as soon as every request is back in.
     """
     t0 = time.perf_counter()
     current = [list(r) for r in routes]
     iterations_left = max_iterations
-    while True:
-        used = [k for k, r in enumerate(current) if r]
-        if len(used) <= 1:
-            return current
+
+    def budget(share: float) -> tuple[float | None, int | None]:
+        secs = None
         if time_limit_s is not None:
-            left = time_limit_s - (time.perf_counter() - t0)
-            if left < 0.2:
-                return current
-            budget_s: float | None = left / 2 if iterations_left is None else left
-        else:
-            budget_s = None
-        attempt_iterations = None
-        if iterations_left is not None:
-            attempt_iterations = max(1, iterations_left // 2)
-            if iterations_left <= 1:
-                return current
-            iterations_left -= attempt_iterations
-        victim = min(used, key=lambda k: (len(current[k]), k))
-        keep = [k for k in used if k != victim]
+            secs = (time_limit_s - (time.perf_counter() - t0)) * share
+        its = None if iterations_left is None else int(iterations_left * share)
+        return secs, its
+
+    def run(keep: list[int], share: float, complete: bool) -> SearchResult | None:
+        nonlocal iterations_left
+        secs, its = budget(share)
+        if (secs is not None and secs < 0.1) or (its is not None and its < 1):
+            return None
         sub = dataclasses.replace(
             problem, vehicles=tuple(problem.vehicles[k] for k in keep), locked_prefixes=()
         )
-        result = search(
-            sub, seed, budget_s, attempt_iterations, initial_routes=[current[k] for k in keep]
-        )
-        if result.unassigned:
-            return current
+        initial = [current[k] for k in keep]
+        result = search(sub, seed, secs, its, initial, stop_when_complete=complete)
+        if iterations_left is not None:
+            iterations_left -= result.iterations
+        return result
+
+    while True:
+        used = [k for k, r in enumerate(current) if r]
+        if len(used) <= 1:
+            break
+        victim = min(used, key=lambda k: (len(current[k]), k))
+        keep = [k for k in used if k != victim]
+        result = run(keep, ATTEMPT_SHARE, True)
+        if result is None or result.unassigned:
+            break
         current = [[] for _ in problem.vehicles]
         for k, route in zip(keep, result.routes, strict=True):
             current[k] = route
+    used = [k for k, r in enumerate(current) if r]
+    result = run(used, 1.0, False)
+    if result is not None and result.unassigned == 0:
+        current = [[] for _ in problem.vehicles]
+        for k, route in zip(used, result.routes, strict=True):
+            current[k] = route
+    return current
