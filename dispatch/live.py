@@ -134,11 +134,33 @@ class GroundDispatcher:
         self.bus_stops = dict(stops)
         self.params = params or GroundParams()
         self.vehicles: dict[str, GroundVehicle] = {}
+        #: driving times seen between two places, by vehicle kind (see `observe_leg`)
+        self.observed_s: dict[tuple[str, tuple[float, float], tuple[float, float]], float] = {}
 
     def travel_s(
         self, vehicle: GroundVehicle, a: tuple[float, float], b: tuple[float, float]
     ) -> float:
-        return haversine_m(a, b) * self.params.detour_factor / vehicle.speed_m_s
+        """Straight line stretched by the detour factor, or longer where a leg between the same
+        two places was seen to take longer (`observe_leg`)."""
+        estimate = haversine_m(a, b) * self.params.detour_factor / vehicle.speed_m_s
+        if self.observed_s:
+            seen = self.observed_s.get((vehicle.kind, a, b))
+            if seen is not None and seen > estimate:
+                return seen
+        return estimate
+
+    def observe_leg(
+        self, kind: str, a: tuple[float, float], b: tuple[float, float], duration_s: float
+    ) -> None:
+        """A vehicle of `kind` drove from place `a` to place `b` in `duration_s` (departure to
+        arrival): later plans use it where the straight-line estimate is shorter (a street
+        network's detours, e.g. around a railway, that no single factor captures). Smoothed:
+        half the new observation, half the old."""
+        if not (math.isfinite(duration_s) and duration_s > 0.0):
+            return
+        key = (kind, a, b)
+        old = self.observed_s.get(key)
+        self.observed_s[key] = duration_s if old is None else 0.5 * (old + duration_s)
 
     def nearest_stop(self, point: tuple[float, float]) -> tuple[str, float]:
         return min(

@@ -56,6 +56,7 @@ class GroundOperations:
     def __init__(self, service: FleetService) -> None:
         self.service = service
         self.charge: dict[str, ChargeCycle] = {}
+        self._departed: dict[str, tuple[str, float]] = {}  # vehicle -> (place, event t_s)
         for vid, gv in sorted(service.ground.vehicles.items()):
             energy = DEFAULT_ENERGY.get(gv.kind)
             if energy is not None and gv.energy is None:
@@ -215,7 +216,31 @@ class GroundOperations:
             lon=t.lon_deg,
         )
 
+    def _learn_leg(self, vid: str, ev: m.Event) -> None:
+        """Departed from one known place, arrived at the next, nothing in between: tell the
+        dispatcher how long that leg really took."""
+        if ev.kind == m.EventKind.DEPARTED and ev.stop_id in self.service.sites:
+            self._departed[vid] = (ev.stop_id, ev.t_s)
+            return
+        if ev.kind in (m.EventKind.FAULT, m.EventKind.MANUAL_TAKEOVER, m.EventKind.AT_DEPOT):
+            self._departed.pop(vid, None)  # stopped or diverted on the way: not a clean leg
+            return
+        if ev.kind != m.EventKind.ARRIVED:
+            return
+        start = self._departed.pop(vid, None)
+        if start is None or ev.stop_id == start[0]:
+            return
+        a, b = self.service.sites.get(start[0]), self.service.sites.get(ev.stop_id or "")
+        if a is not None and b is not None:
+            self.service.ground.observe_leg(
+                self.service.ground.vehicles[vid].kind,
+                (a.lat_deg, a.lon_deg),
+                (b.lat_deg, b.lon_deg),
+                ev.t_s - start[1],
+            )
+
     def _on_vehicle_event(self, vid: str, ev: m.Event) -> None:
+        self._learn_leg(vid, ev)
         rider = ev.rider_id or ""
         trip = self.service.records.trips.get(rider)
         now = self.service.clock.now_s()

@@ -160,3 +160,21 @@ def test_a_low_vehicle_is_refused_with_the_reason_and_ties_go_to_the_fullest() -
     lone.vehicles["pm-a"].stops = []
     decision = lone.insert(TripRequest("r2", "o", "d", DEPOT, far, 1, 0.0, 9000.0), 0.0)
     assert not decision.accepted and "not enough charge" in decision.reason
+
+
+def test_a_leg_seen_to_take_longer_is_planned_longer() -> None:
+    a, b = DEPOT, (DEPOT[0] + 0.004, DEPOT[1])  # 445 m apart: 400 s planned for a PM
+    disp = GroundDispatcher({})
+    pm = GroundVehicle("pm-a", "mobility", DEPOT, 1, 1.5)
+    disp.vehicles["pm-a"] = pm
+    planned = disp.travel_s(pm, a, b)
+    disp.observe_leg("mobility", a, b, 1800.0)  # around a railway: 30 min
+    assert disp.travel_s(pm, a, b) == 1800.0
+    assert disp.travel_s(pm, b, a) == planned  # one way only, and only for this kind
+    disp.observe_leg("mobility", a, b, 1000.0)  # smoothed
+    assert disp.travel_s(pm, a, b) == 1400.0
+    disp.observe_leg("mobility", a, b, float("nan"))  # ignored
+    assert disp.travel_s(pm, a, b) == 1400.0
+    late = TripRequest("r1", "o", "d", a, b, 1, 0.0, 1000.0, "mobility")
+    decision = disp.insert(late, 0.0)  # 400 s by the straight line, 1400 s as seen
+    assert not decision.accepted and "ends after the requested drop-off" in decision.reason
