@@ -6,7 +6,13 @@ Two dispatchers, both pure (no I/O, time passed in):
   stop sequence of the vehicle where it adds least time, trying every pickup and drop-off
   position, keeping capacity, every promised window already given, and the maximum ride time
   (a factor of the direct trip). Buses only serve their stops (riders walk to the nearest stop;
-  the walk is reported); personal mobility goes door to door with one rider.
+  the walk is reported); personal mobility goes door to door with one rider. A pickup may be
+  offered later than the first promise width (up to `max_wait_s`, and never so late that the
+  rider's drop-off limit breaks); the promise given then binds later insertions. With an energy
+  model (`dispatch.ground_energy`) no plan may leave a vehicle under its reserve after the drive
+  back to its depot, and a vehicle marked `out_of_service` (charging, in fault) takes no work;
+  equal offers go to the fullest battery. Legs are straight lines stretched by a detour factor,
+  or the time seen when that leg was last driven (`observe_leg`).
 - `DroneDispatcher`: parcels from warehouses to drone ports. A drone flies one parcel per trip,
   out and back to its warehouse, and swaps its battery there between trips. A trip is accepted
   only if the energy it needs (per-leg power depending on payload, plus the landing reserve)
