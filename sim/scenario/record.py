@@ -9,6 +9,7 @@ deterministic: sorted keys, rounded floats, no wall-clock values except `wall_s`
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -219,6 +220,9 @@ def kpis(record: RunRecord) -> dict[str, Any]:
             "actions": sorted({loss.action for loss in record.link_losses}),
         },
         "supervisor_actions": len(record.supervisor_actions),
+        "supervisor_actions_by_kind": dict(
+            sorted(Counter(str(a.get("action")) for a in record.supervisor_actions).items())
+        ),
         "safety": {
             "airspace_violations": len(record.violations),
             "min_landing_battery_soc": _r(min_soc, 4),
