@@ -5,13 +5,13 @@ same time budget, and returns visit lists (plus a schedule when the solver gives
 checker then judges all of them the same way, from the instance file.
 
 Solvers:
-* `ours`: our dispatcher as shipped for these sets. Solomon: a PyVRP warm start (80 % of the
-  budget: large fixed vehicle cost, route elimination by fleet restriction, polish), then
-  OR-Tools with route elimination and guided local search. Li & Lim: the same with PyVRP
-  for 50 %, then ALNS route elimination from its plan for up to 35 %
-  (`alns.eliminate_routes`), then OR-Tools. DARP (ride times
-  PyVRP cannot hold): our pickup-and-delivery ALNS (`dispatch.solver.alns`, exact ride-time
-  scheduling) for 90 % of the budget, then OR-Tools guided local search from its plan.
+* `ours`: our dispatcher as shipped for these sets. Solomon and Li & Lim: a PyVRP warm start
+  (50 % of the budget: large fixed vehicle cost, route elimination by fleet restriction,
+  polish), then ALNS route elimination from its plan for up to 35 %
+  (`alns.eliminate_routes`), then OR-Tools with route elimination and guided local search.
+  DARP (ride times PyVRP cannot hold): our pickup-and-delivery ALNS (`dispatch.solver.alns`,
+  exact ride-time scheduling) for 90 % of the budget, then OR-Tools guided local search from
+  its plan.
 * `ortools`: our OR-Tools model alone (no warm start): route elimination + GLS; on DARP
   local cheapest insertion, guided local search, then OR-Tools ruin-and-recreate rounds for
   half the budget (the previous recipe).
@@ -35,8 +35,8 @@ from dispatch.solver import alns, solve
 
 SCALE_TIMES = 1000.0
 DARP_ALNS_SHARE = 0.9
-PDPTW_PYVRP_SHARE = 0.5
-PDPTW_ALNS_FLEET_SHARE = 0.35
+PYVRP_SHARE = 0.5  # Solomon and Li & Lim: PyVRP warm start, then
+ALNS_FLEET_SHARE = 0.35  # ALNS route elimination, then OR-Tools
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +76,8 @@ def ours_params(kind: str, time_limit_s: float, seed: int, warm: bool) -> Solver
         seed=seed,
         fleet_reduction=True,
         warm_start="pyvrp" if warm else "none",
-        warm_start_share=0.8 if kind == "vrptw" else PDPTW_PYVRP_SHARE,
-        alns_fleet_share=PDPTW_ALNS_FLEET_SHARE if warm and kind == "pdptw" else 0.0,
+        warm_start_share=PYVRP_SHARE,
+        alns_fleet_share=ALNS_FLEET_SHARE if warm else 0.0,
     )
 
 

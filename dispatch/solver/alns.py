@@ -16,10 +16,12 @@ installed. The plan it returns is a warm start: `dispatch.solver.solve` hands it
 (`ReadAssignmentFromRoutes`), which carries the full model, polishes with guided local search
 and produces the schedule.
 
-What it holds is checked by `fits_alns`: every request a pickup-delivery pair with opposite
-loads, one travel profile, no extra dimensions, locks, optional visits, vehicle restrictions
-or initial loads. Requests that cannot be inserted stay unassigned at their penalty (the
-prohibitive one for must-serve requests) and are retried by every later repair.
+What it holds is checked by `fits_alns`: pickup-delivery pairs with opposite loads and
+single visits whose load stays on board (VRPTW customers), one travel profile, no extra
+dimensions, locks, optional visits, vehicle restrictions, fixed costs or initial loads.
+Requests that cannot be inserted stay unassigned at their penalty (the prohibitive one for
+must-serve requests) and are retried by every later repair. `eliminate_routes` uses the same
+search to empty routes one by one (the fleet-first objective of Solomon and Li & Lim).
 
 Budgets: `time_limit_s` seconds, or (deterministic) a number of iterations. Randomness comes
 only from the seed.
@@ -60,8 +62,12 @@ def fits_alns(problem: Problem) -> bool:
     if any(v.initial_load or v.fixed_cost for v in problem.vehicles):
         return False
     for r in problem.requests:
-        if r.pickup is None or r.vehicles is not None:
+        if r.vehicles is not None:
             return False
+        if r.pickup is None:  # a single visit: its load stays on board to the route's end
+            if problem.nodes[r.delivery].load < 0:
+                return False
+            continue
         load_p, load_d = problem.nodes[r.pickup].load, problem.nodes[r.delivery].load
         if load_p < 0 or load_d != -load_p:
             return False
@@ -103,7 +109,8 @@ def pd_data(problem: Problem) -> PdData:
     partner = np.full(n, -1, dtype=np.int64)
     ride_lim = np.full(n, kern.NO_LIMIT, dtype=np.int64)
     for r in problem.requests:
-        assert r.pickup is not None
+        if r.pickup is None:
+            continue
         partner[r.pickup], partner[r.delivery] = r.delivery, r.pickup
         if r.max_ride_s is not None:
             ride_lim[r.pickup] = r.max_ride_s + int(service[r.pickup])
@@ -135,7 +142,7 @@ def pd_data(problem: Problem) -> PdData:
         capacity=tuple(v.capacity for v in problem.vehicles),
         starts=tuple(v.start for v in problem.vehicles),
         ends=tuple(v.end for v in problem.vehicles),
-        pickup=tuple(int(r.pickup or 0) for r in problem.requests),
+        pickup=tuple(-1 if r.pickup is None else r.pickup for r in problem.requests),
         delivery=tuple(r.delivery for r in problem.requests),
         penalty=tuple(must if r.penalty is None else r.penalty for r in problem.requests),
     )
@@ -146,18 +153,19 @@ def static_arrays(problem: Problem, data: PdData) -> tuple[Any, ...]:
     n_req = len(data.pickup)
     pick = np.array(data.pickup, dtype=np.int64)
     drop = np.array(data.delivery, dtype=np.int64)
+    first = np.where(pick >= 0, pick, drop)  # a single visit stands for both ends
     travel = problem.profiles[problem.vehicles[0].profile].duration_s
     rel = (
-        travel[np.ix_(pick, pick)]
+        travel[np.ix_(first, first)]
         + travel[np.ix_(drop, drop)]
-        + np.abs(data.e[pick][:, None] - data.e[pick][None, :])
+        + np.abs(data.e[first][:, None] - data.e[first][None, :])
         + np.abs(data.e[drop][:, None] - data.e[drop][None, :])
     )
     req_of_node = np.full(problem.num_nodes, -1, dtype=np.int64)
-    req_of_node[pick] = np.arange(n_req)
+    req_of_node[first] = np.arange(n_req)
     req_of_node[drop] = np.arange(n_req)
     first_rank = np.empty(n_req, dtype=np.int64)
-    first_rank[np.argsort(data.e[pick], kind="stable")] = np.arange(n_req)
+    first_rank[np.argsort(data.e[first], kind="stable")] = np.arange(n_req)
     keys = [
         (data.starts[k], data.ends[k], data.capacity[k], tuple(data.vbounds[k].tolist()))
         for k in range(len(data.starts))
@@ -238,6 +246,8 @@ def _valid_routes(data: PdData, routes: list[list[int]], st: tuple[Any, ...]) ->
             pos[node] = i
         for node in route:
             r = int(req_of_node[node])
+            if data.pickup[r] < 0:
+                continue
             if pos.get(data.pickup[r], len(route)) >= pos.get(data.delivery[r], -1):
                 return False
     return True

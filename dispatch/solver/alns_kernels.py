@@ -88,8 +88,17 @@ def insert_request(
     delta: int,
     st: Any,
 ) -> None:
-    """Put request r into route k: pickup after position i, delivery after position j."""
+    """Put request r into route k: pickup after position i, delivery after position j
+    (a single visit: after position i)."""
     m = lens[k]
+    route_of[r] = k
+    rcost[k] += delta
+    if st[S_PICK][r] < 0:
+        for x in range(m - 1, i, -1):
+            rows[k, x + 1] = rows[k, x]
+        rows[k, i + 1] = st[S_DROP][r]
+        lens[k] = m + 1
+        return
     for x in range(m - 1, j, -1):
         rows[k, x + 2] = rows[k, x]
     rows[k, j + 2] = st[S_DROP][r]
@@ -97,8 +106,6 @@ def insert_request(
         rows[k, x + 1] = rows[k, x]
     rows[k, i + 1] = st[S_PICK][r]
     lens[k] = m + 2
-    route_of[r] = k
-    rcost[k] += delta
 
 
 @_jit
@@ -328,7 +335,7 @@ def _strings(q: int, assigned: Any, rows: Any, lens: Any, route_of: Any, st: Any
         m = lens[k] - 2  # visits in rows[k, 1 : m + 1]
         pos = 0
         for y in range(1, m + 1):
-            if rows[k, y] == st[S_PICK][r]:
+            if rows[k, y] == (st[S_PICK][r] if st[S_PICK][r] >= 0 else st[S_DROP][r]):
                 pos = y - 1
                 break
         length = np.random.randint(1, min(m, max_len) + 1)

@@ -201,12 +201,16 @@ def insertion_column(
     early = np.empty(m, dtype=np.int64)
     latest = np.empty(m, dtype=np.int64)
     after = np.empty(m, dtype=np.int64)  # load after serving position k
+    peak_from = np.empty(m, dtype=np.int64)  # highest load from position k on
     base_ok = least_schedule(seq, m, tt, e, late, partner, ride_lim, vbounds, early)
     if base_ok:
         latest_times(seq, m, tt, late, vbounds, latest)
         after[0] = 0
         for k in range(1, m):
             after[k] = after[k - 1] + load[seq[k]]
+        peak_from[m - 1] = after[m - 1]
+        for k in range(m - 2, -1, -1):
+            peak_from[k] = after[k] if after[k] > peak_from[k + 1] else peak_from[k + 1]
     cand_cost = np.empty(m * m, dtype=np.int64)
     cand_i = np.empty(m * m, dtype=np.int64)
     cand_j = np.empty(m * m, dtype=np.int64)
@@ -217,6 +221,12 @@ def insertion_column(
         if not base_ok:
             continue
         p, d = ps[t], ds[t]
+        if p < 0:  # a single visit: one position
+            _best_single(
+                seq, m, d, dist, tt, e, late, load, partner, ride_lim, vbounds, capacity,
+                early, latest, peak_from, trial, times, out, t,
+            )  # fmt: skip
+            continue
         q = load[p]
         n_cand = 0
         for i in range(m - 1):
@@ -268,6 +278,57 @@ def insertion_column(
             if least_schedule(trial, m + 2, tt, e, late, partner, ride_lim, vbounds, times):
                 out[0, t], out[1, t], out[2, t] = cand_cost[idx], i, j
                 break
+
+
+@_jit
+def _best_single(
+    seq: Any,
+    m: int,
+    d: int,
+    dist: Any,
+    tt: Any,
+    e: Any,
+    late: Any,
+    load: Any,
+    partner: Any,
+    ride_lim: Any,
+    vbounds: Any,
+    capacity: int,
+    early: Any,
+    latest: Any,
+    peak_from: Any,
+    trial: Any,
+    times: Any,
+    out: Any,
+    t: int,
+) -> None:
+    """Cheapest feasible position for a single visit d (load >= 0, kept to the route's end)."""
+    q = load[d]
+    best = INFEASIBLE
+    for i in range(m - 1):
+        a, a1 = seq[i], seq[i + 1]
+        if early[i] > late[d]:
+            break
+        if peak_from[i] + q > capacity:
+            continue
+        td = early[i] + tt[a, d]
+        if td < e[d]:
+            td = e[d]
+        if td > late[d] or td + tt[d, a1] > latest[i + 1]:
+            continue
+        cost = dist[a, d] + dist[d, a1] - dist[a, a1]
+        if cost >= best:
+            continue
+        w = 0
+        for k in range(m):
+            trial[w] = seq[k]
+            w += 1
+            if k == i:
+                trial[w] = d
+                w += 1
+        if least_schedule(trial, m + 1, tt, e, late, partner, ride_lim, vbounds, times):
+            best = cost
+            out[0, t], out[1, t], out[2, t] = cost, i, -1
 
 
 @_jit

@@ -130,3 +130,24 @@ def test_route_elimination_keeps_the_plan_when_no_vehicle_can_be_spared() -> Non
 def test_fleet_share_is_validated() -> None:
     with pytest.raises(ValueError, match="alns_fleet_share"):
         SolverParams(alns_fleet_share=1.5)
+
+
+def test_single_visits_with_windows_and_capacity_vrptw() -> None:
+    """Six customers on a line, demand 2 each, capacity 6: at least two routes; windows hold."""
+    xs = [0, 10, 20, 30, -10, -20, -30]
+    dist = frozen_matrix([[abs(a - b) for b in xs] for a in xs])
+    customers = [Node(f"c{i}", 2, service_s=1, tw_late_s=200) for i in range(1, 7)]
+    nodes = (Node("depot"), *customers)
+    problem = Problem(
+        nodes=nodes,
+        vehicles=tuple(VehicleSpec(f"v{k}", 0, 0, 0, 6) for k in range(3)),
+        requests=tuple(Request(delivery=i) for i in range(1, 7)),
+        profiles=(Profile("line", dist, dist),),
+    )
+    assert alns.fits_alns(problem)
+    result = alns.search(problem, 0, None, 300)
+    assert result.unassigned == 0
+    assert sorted(sorted(r) for r in result.routes if r) == [[1, 2, 3], [4, 5, 6]]
+    assert result.cost == 120
+    merged = alns.eliminate_routes(problem, 0, [[1], [2, 3], [4, 5, 6]], None, 300)
+    assert sorted(sorted(r) for r in merged if r) == [[1, 2, 3], [4, 5, 6]]

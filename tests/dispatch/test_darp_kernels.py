@@ -160,3 +160,39 @@ def test_capacity_blocks_an_insertion_that_would_overload() -> None:
     assert delta == 0  # only outside the pairs, where the load is 0
     delta, _, _ = kern.best_insertion(route, 6, 3, 6, *args, 0)
     assert delta == kern.INFEASIBLE
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(inst=instances(), q=st.integers(0, 3))
+def test_single_visit_goes_to_its_cheapest_feasible_position(
+    inst: dict[str, object], q: int
+) -> None:
+    base = [0, 1, 1 + N_PAIRS, 2, 2 + N_PAIRS, 0]
+    if _reference(base, inst) is None:
+        return
+    visit = 3 + N_PAIRS  # used as a single visit: no partner, load q kept on board
+    partner = np.array(inst["partner"]).copy()
+    partner[visit] = -1
+    single = {**inst, "partner": partner}
+    dist = inst["dist"]
+    assert isinstance(dist, np.ndarray)
+    load = np.zeros(2 * N_PAIRS + 1, dtype=np.int64)
+    load[1 : N_PAIRS + 1], load[N_PAIRS + 1 :] = 1, -1
+    load[visit] = q
+    capacity = 3
+    best: int | None = None
+    for i in range(len(base) - 1):
+        trial = [*base[: i + 1], visit, *base[i + 1 :]]
+        loads = np.cumsum(load[trial])
+        if loads.max() > capacity or _reference(trial, single) is None:
+            continue
+        cost = int(sum(dist[a, b] for a, b in pairwise(trial)))
+        cost -= int(sum(dist[a, b] for a, b in pairwise(base)))
+        best = cost if best is None else min(best, cost)
+    delta, i, j = kern.best_insertion(
+        np.array(base, dtype=np.int64), len(base), -1, visit, dist, inst["tt"], inst["e"],
+        inst["late"], load, partner, inst["ride"], inst["vb"], capacity,
+    )  # fmt: skip
+    assert delta == (kern.INFEASIBLE if best is None else best)
+    if best is not None:
+        assert j == -1 and 0 <= i < len(base) - 1
