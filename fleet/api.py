@@ -11,6 +11,7 @@ and for invalid input `errors: [{field, message}]` naming each field. Bad input 
 
 # No `from __future__ import annotations` here: FastAPI reads the route signatures at run time,
 # and the `Op` dependency alias is local to `create_app`.
+import asyncio
 import math
 import uuid
 from typing import Annotated, Any, Literal
@@ -438,6 +439,9 @@ class _StarletteSender:
         self.ws = ws
 
     async def send(self, message: str | bytes) -> None:
+        # yield to the loop first: with payloads queued, sends to a client that just vanished
+        # would otherwise run back to back before the server can notice the lost connection
+        await asyncio.sleep(0)
         if isinstance(message, bytes):
             await self.ws.send_bytes(message)
         else:
