@@ -34,6 +34,7 @@ import uvicorn
 
 from fleet.api import create_app
 from fleet.config import Config, parse_config
+from fleet.demo.drone_faults import DroneFaultSchedule, FaultCopter
 from fleet.demo.drone_world import DroneWorld
 from fleet.demo.memory import MemoryGroundServer
 from fleet.demo.memory_drones import MemoryDroneWorld
@@ -44,6 +45,7 @@ from fleet.records import OrderRecord, TripRecord
 from fleet.service import FleetService
 from geofences.default import load_default
 from geofences.volumes import RuleKind, iter_polygons
+from sim.copter.swarm import SwarmCopter
 from sim.ground.fast import MemoryGround
 from sim.ground.faults import GroundFaultSchedule
 from sim.ground.network import RoadNetwork, load_network
@@ -407,6 +409,16 @@ async def run_wire(
     faults = GroundFaultSchedule(  # link cuts are fast mode's: here each vehicle has a socket
         scenario.faults, {v.vehicle_id: v for v in fleet.runner.vehicles}
     )
+    drone_faults = DroneFaultSchedule(
+        scenario.faults,
+        {
+            vid: FaultCopter(c.autopilot, c.cut)
+            for vid, c in drones.copters.items()
+            if isinstance(c, SwarmCopter)
+        },
+        scenario.wind,
+        start_s=clock.now_s(),
+    )
     subs = [s for s in submissions(scenario, net) if s.at_s < hours * 3600.0]
     end_s = hours * 3600.0 + DRAIN_S
     i = 0
@@ -435,6 +447,7 @@ async def run_wire(
                     )
                 i += 1
             faults.apply(now)
+            drone_faults.apply(now)
             world.sample(now, fleet.runner.vehicles)
             world.progress(now, service, end_s)
             drones.tick(world.record)
