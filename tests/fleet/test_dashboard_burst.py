@@ -5,7 +5,8 @@ feed in one go (as the vehicle servers publish them), laid out on a grid of the 
 two discs overlap; then the page in headless chromium must count 1,000 vehicles and show each
 one's colour at its position on the vehicle canvas (read back pixel by pixel); panned so that part
 of the fleet leaves the canvas, the page must cull those and still draw every other one where it
-is. Correctness, not speed: nothing is timed.
+is; a vehicle's disc answers the mouse (tooltip, selection). Correctness, not speed: nothing is
+timed.
 """
 
 from __future__ import annotations
@@ -56,6 +57,15 @@ PIXELS = """() => {
     out[id] = [entry.data.kind, img.data[k], img.data[k + 1], img.data[k + 2], img.data[k + 3]];
   }
   return out;
+}"""
+
+
+# where a vehicle is in the page, in CSS pixels
+ON_SCREEN = """(id) => {
+  const d = state.vehicles.get(id).data;
+  const p = map.latLngToContainerPoint([d.lat, d.lon]);
+  const r = map.getContainer().getBoundingClientRect();
+  return [r.left + p.x, r.top + p.y];
 }"""
 
 
@@ -115,6 +125,18 @@ async def test_a_burst_of_1000_vehicles_is_counted_drawn_and_culled(
             )
             assert await page.locator("#vehicles li[data-id]").count() == 100  # the first 100
             assert "900 more" in await page.inner_text("#vehicles-more")
+            # a click on a vehicle's disc selects it (the canvas finds the nearest vehicle)
+            target = "bus-0001"
+            x, y = await page.evaluate(ON_SCREEN, target)
+            await page.mouse.move(x + 2, y + 1)
+            await page.wait_for_selector(".leaflet-tooltip", timeout=10_000)
+            assert target in await page.inner_text(".leaflet-tooltip")
+            await page.mouse.click(x + 2, y + 1)
+            await page.wait_for_function(
+                f"document.querySelector('#vehicle-detail').textContent.includes('{target}')",
+                timeout=10_000,
+            )
+            assert await page.evaluate("vehicleLayer.selected") == target
             # the view moved 500 px east: the western columns leave the canvas and are culled
             await page.evaluate("void map.panBy([500, 0], { animate: false })")
             await page.wait_for_function("vehicleLayer.lastDraw.culled > 0", timeout=10_000)
