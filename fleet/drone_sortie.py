@@ -41,7 +41,7 @@ class Sortie:
     max_seq: int = 0  # furthest mission item known passed (MISSION_ITEM_REACHED or MISSION_CURRENT)
     was_armed: bool = False
     last_armed: DroneState | None = None  # the last state seen while armed
-    port_miss_m: float | None = None  # distance from the port when the port landing was passed
+    port_miss_m: float | None = None  # closest the drone was seen to the port's pad
     link_losses: int = 0  # times the link was lost during the sortie (progress may be unseen)
 
     def follow(self, s: DroneState) -> None:
@@ -50,10 +50,11 @@ class Sortie:
         self.was_armed = self.was_armed or s.armed
         if s.armed:
             self.last_armed = s
-        if self.port_miss_m is None and self.max_seq >= self.land_seq:
-            here = s if s.lat_deg is not None else self.last_armed
-            if here is not None and here.lat_deg is not None and here.lon_deg is not None:
-                self.port_miss_m = distance_m((here.lat_deg, here.lon_deg), self.port)
+        if s.lat_deg is not None and s.lon_deg is not None and (
+            (s.mission_seq or 0) >= self.land_seq or s.landed_state == "ON_GROUND"
+        ):  # on the port's landing or after it (positions come a few times a wall second)
+            d_m = distance_m((s.lat_deg, s.lon_deg), self.port)
+            self.port_miss_m = d_m if self.port_miss_m is None else min(self.port_miss_m, d_m)
 
     @property
     def past_port(self) -> bool:
@@ -81,18 +82,25 @@ class Sortie:
                 f"{self.land_seq})")
 
 
+VERTICAL_LOOKAHEAD_S = 4.0  # a climb or descent is extrapolated this far at most
+
+
 def no_fly_ahead(checker: ConformanceChecker, s: DroneState, lookahead_s: float) -> list[Violation]:
     """Airspace rules the drone breaks within `lookahead_s` if it keeps its velocity.
 
-    The straight line from the current position to where the velocity takes it (horizontal and
-    vertical) is checked against the airspace: no-fly volumes, obstacles, ceilings.
+    The straight line from the current position to where the velocity takes it is checked
+    against the airspace: no-fly volumes, obstacles, ceilings. Vertically at most
+    `VERTICAL_LOOKAHEAD_S`: a copter climbing to its cruise altitude levels off there (its
+    position controller slows the climb over the last metres), and a take-off climbing at
+    2.5 m/s to 115 m must not read as a ceiling breach 15 s ahead.
     """
     if s.lat_deg is None or s.lon_deg is None or s.alt_amsl_m is None:
         return []
     vn, ve, vd = s.vel_north_m_s or 0.0, s.vel_east_m_s or 0.0, s.vel_down_m_s or 0.0
     x, y = to_local(s.lat_deg, s.lon_deg)
     lat2, lon2 = to_wgs84(x + ve * lookahead_s, y + vn * lookahead_s)
-    path = [(s.lat_deg, s.lon_deg, s.alt_amsl_m), (lat2, lon2, s.alt_amsl_m - vd * lookahead_s)]
+    up_m = -vd * min(lookahead_s, VERTICAL_LOOKAHEAD_S)
+    path = [(s.lat_deg, s.lon_deg, s.alt_amsl_m), (lat2, lon2, s.alt_amsl_m + up_m)]
     found, _ = checker.check(path)
     return [v for v in found if v.kind != "permission_required"]
 

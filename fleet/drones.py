@@ -45,12 +45,12 @@ from fleet.drone_sortie import (
     offset_point,
     soc_needed,
 )
-from fleet.lifecycle import MISSION
+from fleet.lifecycle import MISSION, ORDER
 from geofences.conformance import ConformanceChecker
 from geofences.fence import FenceFitError, FittedFence, fit_fence
 from geofences.frame import to_local, to_wgs84
 from geofences.route import RouteOptions
-from geofences.routing import plan_route
+from geofences.routing import plan_route, router_for
 from vehicles.mavlink import FlightMode, LinkState, SigningConfig, UdpEndpoint
 from vehicles.mavlink import mission_plan as mp
 from vehicles.mavlink.codec import C
@@ -59,7 +59,7 @@ from vehicles.mavlink.drone import Drone as DroneHandle
 from vehicles.mavlink.link import DEFAULT_STREAM_RATES_HZ, LinkConfig
 from vehicles.mavlink.mission import MissionRejectedError, MissionTiming
 from vehicles.mavlink.operation import LinkError
-from vehicles.mavlink.params import REAL32
+from vehicles.mavlink.params import REAL32, ParamTiming
 from vehicles.mavlink.telemetry import DroneState
 from vehicles.mavlink.transport import Endpoint
 
@@ -119,6 +119,12 @@ class DroneOperations:
         self._tasks: list[asyncio.Task[None]] = []
         self.failures: dict[str, int] = {}  # order id -> sorties that failed before take-off
         self.checker = ConformanceChecker(service.airspace, clearance_m=0.0)
+
+    def warm_up(self) -> None:
+        """Build the airspace routers of every flight layer now (a second or two of CPU each),
+        not in the first sortie while the links are busy."""
+        for _, options in self._layers().values():
+            router_for(self.service.airspace, options)
 
     def start(self) -> None:
         """Follow every configured drone (the endpoint is the caller's: it opens and closes it)."""
@@ -197,17 +203,28 @@ class DroneOperations:
                     crew.sortie = None
                     if order_id in crew.queue:
                         crew.queue.remove(order_id)
-                    self.failures[order_id] = self.failures.get(order_id, 0) + 1
-                    why = f"{crew.vehicle_id}: {exc}"
-                    if self.failures[order_id] >= MAX_SORTIE_ATTEMPTS:
-                        self.service.fail_order(
-                            order_id,
-                            f"gave up after {MAX_SORTIE_ATTEMPTS} attempts; {why}",
-                            "supervisor",
-                        )
-                    else:
-                        self.service.redispatch_order(order_id, why)
-                    self.service.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
+                    self._sortie_failed(crew, order_id, f"{crew.vehicle_id}: {exc}")
+
+    def _sortie_failed(self, crew: DroneCrew, order_id: str, why: str) -> None:
+        """A sortie that could not be flown: the order is dispatched again, or failed after
+        `MAX_SORTIE_ATTEMPTS` (or at once if it was already aboard); one that has meanwhile
+        reached an end (failed by a re-dispatch, cancelled) is left as it is."""
+        self.failures[order_id] = self.failures.get(order_id, 0) + 1
+        state = self.service.records.orders[order_id].state
+        try:
+            if state in ORDER.terminal:
+                pass
+            elif state in ("loaded", "in_flight"):
+                self.service.fail_order(order_id, f"sortie broken off; {why}", "supervisor")
+            elif self.failures[order_id] >= MAX_SORTIE_ATTEMPTS:
+                self.service.fail_order(
+                    order_id, f"gave up after {MAX_SORTIE_ATTEMPTS} attempts; {why}", "supervisor"
+                )
+            else:
+                self.service.redispatch_order(order_id, why)
+        except ValueError:  # an order that moved on meanwhile: never let a crew's loop die
+            log.exception("order %s after a failed sortie", order_id)
+        self.service.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
 
     def _mission(self, crew: DroneCrew, order_id: str) -> tuple[mp.MissionPlan, Sortie, float]:
         """The sortie's mission (home -> warehouse to load -> drone port -> home), the sortie to
@@ -409,6 +426,17 @@ class DroneOperations:
             return sortie.past_port or (sortie.was_armed and not st.armed)
 
         down = await handle.wait_for(past_port, longest_s)
+
+        def port_seen(st: DroneState) -> bool:  # a position at the port may come a bit later
+            sortie.follow(st)
+            miss_m = sortie.port_miss_m
+            return (miss_m is not None and miss_m <= DELIVERED_WITHIN_M) or not st.armed or (
+                sortie.max_seq > sortie.land_seq + 2
+            )
+
+        if sortie.past_port:
+            with contextlib.suppress(LinkError):
+                await handle.wait_for(port_seen, 600.0)
         miss_m = sortie.port_miss_m
         if sortie.past_port and (miss_m is None or miss_m <= DELIVERED_WITHIN_M):
             svc.record_order_state(order_id, "delivered", crew.vehicle_id)
@@ -656,4 +684,6 @@ def link_config(clock_speed: float) -> LinkConfig:
             ack_timeout_s=1.5 * k, attempts=3, in_progress_timeout_s=30.0 * k
         ),
         mission_timing=MissionTiming(item_timeout_s=min(1.5 * k, 3.0), retries=8),
+        # a parameter round trip has no autopilot-side deadline: a loaded machine gets time
+        param_timing=ParamTiming(timeout_s=3.0, attempts=5),
     )

@@ -33,6 +33,7 @@ from vehicles.mavlink import UdpEndpoint
 from vehicles.mavlink.commands import CommandTiming
 from vehicles.mavlink.link import DEFAULT_STREAM_RATES_HZ, LinkConfig
 from vehicles.mavlink.mission import MissionTiming
+from vehicles.mavlink.params import ParamTiming
 from vehicles.mavlink.transport import Endpoint
 
 NOMINAL_V = 6 * 3.7
@@ -52,6 +53,8 @@ def link_config(speed: float) -> LinkConfig:
         ),
         # the autopilot gives up on an upload after 8 s of its clock: ask again well before that
         mission_timing=MissionTiming(item_timeout_s=min(1.5 * k, 3.0), retries=8),
+        # a parameter round trip has no autopilot-side deadline: a loaded machine gets time
+        param_timing=ParamTiming(timeout_s=3.0, attempts=5),
     )
 
 
@@ -91,6 +94,7 @@ class DroneWorld:
             host="127.0.0.1", port=0, clock=self.clock, config=link_config(self.speed), tick_s=0.05
         )
         self.ops = DroneOperations(self.service, self.endpoint)
+        self.ops.warm_up()
         self.service.drone_link = self.ops
         self.ops.start()
         self.swarm = CopterSwarm(self.clock, step_s=0.05 * k)
@@ -124,6 +128,7 @@ class DroneWorld:
                 home_lon_deg=pad_lon,
                 home_alt_amsl_m=0.0,
                 battery=spec,
+                link_time_scale=max(1.0, self.speed / 5.0),  # as the service's link (k)
                 params={
                     "FENCE_ENABLE": 1,
                     "LAND_SPEED": 150,

@@ -103,9 +103,15 @@ class CopterAutopilot:
             self.mav.signing.secret_key = signing_key
             self.mav.signing.sign_outgoing = True
             self.mav.signing.link_id = 0
-        self.streams = telemetry.StreamSchedule(stream_rates_hz, stream_phase)
+        scale = config.link_time_scale
+        if not (math.isfinite(scale) and scale >= 1.0):
+            raise ValueError(f"link_time_scale must be >= 1, got {scale!r}")
+        rates = dict(telemetry.DEFAULT_STREAM_RATES_HZ if stream_rates_hz is None
+                     else stream_rates_hz)
+        rates = {sid: hz / scale for sid, hz in rates.items()}  # its SRn_ rates, stretched too
+        self.streams = telemetry.StreamSchedule(rates, stream_phase, heartbeat_period_s=scale)
         self.missions = MissionProtocolServer(self.mav, self._home_item, self._on_stored,
-                                              request_int=request_int)
+                                              request_int=request_int, time_scale=scale)
         self.messages_received = 0
         self.bad_packets = 0
         self.ignored_messages = 0

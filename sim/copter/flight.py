@@ -52,6 +52,10 @@ class CopterConfig:
     wind: Wind = field(default_factory=Wind)
     gps_fix_delay_s: float = 2.0  # time from boot to a 3-D fix (and home)
     params: dict[str, float] = field(default_factory=dict)  # ArduPilot parameter overrides
+    # simulator only: on a clock sped up against the wall, the copter's own link timing (its
+    # heartbeat period, the mission protocol's re-ask and give-up times) stretched by this, as
+    # a ground station stretches its own; 1 is ArduPilot's timing
+    link_time_scale: float = 1.0
 
 
 class FlightController:

@@ -64,8 +64,10 @@ class MissionProtocolServer:
         home_item: Callable[[], MissionItem],
         on_stored: Callable[[int, list[MissionItem]], None],
         request_int: bool = False,
+        time_scale: float = 1.0,
     ) -> None:
         self._mav = mav
+        self.time_scale = time_scale  # stretches the re-ask and give-up times (sped-up clocks)
         self._home_item = home_item
         self._on_stored = on_stored
         self.request_int = request_int
@@ -140,11 +142,11 @@ class MissionProtocolServer:
         """Re-ask for late items; abandon stalled uploads."""
         out = []
         for mission_type, upload in list(self._uploads.items()):
-            if now_s - upload.last_receive_s > UPLOAD_TIMEOUT_S:
+            if now_s - upload.last_receive_s > UPLOAD_TIMEOUT_S * self.time_scale:
                 del self._uploads[mission_type]
                 out.append(self._ack(upload.peer, mavlink.MAV_MISSION_OPERATION_CANCELLED,
                                      mission_type))
-            elif now_s - upload.last_request_s > REREQUEST_AFTER_S:
+            elif now_s - upload.last_request_s > REREQUEST_AFTER_S * self.time_scale:
                 out.append(self._request(mission_type, upload, now_s))
         return out
 

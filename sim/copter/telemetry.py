@@ -202,9 +202,12 @@ MESSAGE_IDS: dict[int, str] = {getattr(C, f"MAVLINK_MSG_ID_{name}"): name for na
 class StreamSchedule:
     """When each telemetry message is next due; intervals in seconds (None: not streamed)."""
 
-    def __init__(self, rates_hz: dict[int, float] | None = None, phase: float = 0.0) -> None:
+    def __init__(self, rates_hz: dict[int, float] | None = None, phase: float = 0.0,
+                 heartbeat_period_s: float = 1.0) -> None:
         """`phase` (0..1) shifts every stream by that fraction of its interval: copters that
-        booted together should not all transmit in the same instant."""
+        booted together should not all transmit in the same instant. `heartbeat_period_s` is
+        ArduPilot's 1 s unless a sped-up simulation stretches it."""
+        self._heartbeat_period_s = heartbeat_period_s
         self._group_rate_hz = dict(DEFAULT_STREAM_RATES_HZ if rates_hz is None else rates_hz)
         self._phase = phase % 1.0
         self._override_s: dict[str, float | None] = {}
@@ -223,7 +226,7 @@ class StreamSchedule:
 
     def default_interval_s(self, name: str) -> float | None:
         if name == "HEARTBEAT":
-            return 1.0
+            return self._heartbeat_period_s
         for sid, names in STREAM_GROUPS.items():
             if name in names:
                 rate = self._group_rate_hz.get(sid, 0.0)
