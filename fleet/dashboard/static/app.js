@@ -138,7 +138,7 @@ function normVehicle(v) {
     heading: Number(pos.heading_deg ?? pos.heading ?? 0),
     soc: pos.battery_soc ?? v.battery_soc ?? null,
     link: v.link?.state || v.link_state || v.link || "",
-    alt: pos.alt_m ?? pos.alt_amsl_m ?? pos.relative_alt_m ?? null,
+    alt: pos.alt_rel_m ?? pos.alt_m ?? pos.alt_amsl_m ?? pos.relative_alt_m ?? null,
     plan: v.plan || null,
   };
 }
