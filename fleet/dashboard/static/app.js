@@ -23,7 +23,7 @@ const API = {
 };
 /* The live feed in coalesced batches (newest state per vehicle, events in order), at most one
  * frame per FEED_BATCH_MS; `?batch_ms=N` in the page's address overrides it (50..5000). */
-const FEED_BATCH_MS = Number(new URLSearchParams(location.search).get("batch_ms")) || 100;
+const FEED_BATCH_MS = Math.min(5000, Math.max(50, Math.round(Number(new URLSearchParams(location.search).get("batch_ms")) || 100)));
 
 const KIND_STYLE = {
   drone: { color: "#c0392b", label: "Drone / ドローン" },
