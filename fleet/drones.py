@@ -86,6 +86,10 @@ LOOKAHEAD_S = 15.0  # conformance: how far ahead (at the current velocity) to lo
 MAX_SORTIE_ATTEMPTS = 3  # sorties that fail before take-off (upload, arming) before the order fails
 
 
+class SortieWithdrawnError(LinkError):
+    """The order went elsewhere (re-dispatched, cancelled) before the drone took off."""
+
+
 @dataclass
 class DroneCrew:
     """What the service knows about one drone beyond its record."""
@@ -210,10 +214,11 @@ class DroneOperations:
         `MAX_SORTIE_ATTEMPTS` (or at once if it was already aboard); one that has meanwhile
         reached an end (failed by a re-dispatch, cancelled) is left as it is."""
         self.failures[order_id] = self.failures.get(order_id, 0) + 1
-        state = self.service.records.orders[order_id].state
+        order = self.service.records.orders[order_id]
+        state = order.state
         try:
-            if state in ORDER.terminal:
-                pass
+            if state in ORDER.terminal or order.vehicle_id != crew.vehicle_id:
+                pass  # ended, or already given to another drone
             elif state in ("loaded", "in_flight"):
                 self.service.fail_order(order_id, f"sortie broken off; {why}", "supervisor")
             elif self.failures[order_id] >= MAX_SORTIE_ATTEMPTS:
@@ -408,11 +413,16 @@ class DroneOperations:
         self._mission_state(crew, order_id, "uploaded")
         await self._wait_for_clear_pad(crew, self._home_pad(crew))
         try:
+            self._still_ours(crew, order_id)
             await handle.set_mode(FlightMode.GUIDED)
             await handle.arm()
+            self._still_ours(crew, order_id)
             await handle.start_mission()
         except LinkError as exc:
             self._mission_state(crew, order_id, "cancelled", str(exc))
+            if handle.state.armed and handle.state.landed_state == "ON_GROUND":
+                with contextlib.suppress(LinkError):
+                    await handle.disarm()
             raise
         self._mission_state(crew, order_id, "started")
         crew.sortie = sortie
@@ -462,6 +472,13 @@ class DroneOperations:
         crew.sortie = None
         crew.flags.clear()
         svc.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
+
+    def _still_ours(self, crew: DroneCrew, order_id: str) -> None:
+        """Before take-off: the order is still this drone's to fly (a lost link meanwhile has
+        it re-dispatched, a cancellation ends it); else the sortie stops on the ground."""
+        state = self.service.records.orders[order_id].state
+        if state != "assigned" or order_id not in crew.queue:
+            raise SortieWithdrawnError(f"order {order_id} is {state} now; not taking off")
 
     async def _wait_for_clear_pad(self, crew: DroneCrew, pad: tuple[float, float]) -> None:
         """Departures in turn: while another drone is climbing out of or descending into the
