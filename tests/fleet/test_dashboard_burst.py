@@ -5,8 +5,8 @@ feed in one go (as the vehicle servers publish them), laid out on a grid of the 
 two discs overlap; then the page in headless chromium must count 1,000 vehicles and show each
 one's colour at its position on the vehicle canvas (read back pixel by pixel); panned so that part
 of the fleet leaves the canvas, the page must cull those and still draw every other one where it
-is; a vehicle's disc answers the mouse (tooltip, selection). Correctness, not speed: nothing is
-timed.
+is; a vehicle's disc answers the mouse (tooltip, selection); events beyond the page's queue are
+shown as missed. Correctness, not speed: nothing is timed.
 """
 
 from __future__ import annotations
@@ -162,5 +162,23 @@ async def test_a_burst_of_1000_vehicles_is_counted_drawn_and_culled(
                 vid: p for vid, p in zoomed.items() if tuple(p[1:4]) != COLOURS[p[0]] or p[4] != 255
             }
             assert 0 < len(zoomed) < len(on_canvas) and not wrong, list(wrong.items())[:5]
+            # 1,500 events at once: the page's queue holds 1,000; it shows the rest as missed
+            for seq in range(1500):
+                service.feed.publish(
+                    {
+                        "type": "supervisor",
+                        "seq": seq,
+                        "kind": "supervisor",
+                        "subject": "bus-0001",
+                        "actor": "supervisor",
+                        "data": {"action": "hold", "detail": f"event {seq}"},
+                    }
+                )
+            await page.wait_for_function(
+                "document.querySelector('#feed-health').textContent.includes('500 events missed')",
+                timeout=10_000,
+            )
+            newest = await page.inner_text("#events li.supervisor >> nth=0")
+            assert "event 1499" in newest
         finally:
             await browser.close()

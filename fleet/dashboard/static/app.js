@@ -528,7 +528,9 @@ function showFeedHealth() {
   }
   healthFrom = feedStats.lagCount;
   el.className = state.feedUp ? "live" : "down";
-  el.textContent = state.feedUp ? `feed live · ${state.vehicles.size} vehicles${lag}` : "feed reconnecting…";
+  // events the server had to drop for this page (it fell far behind): the log has gaps
+  const missed = feedStats.dropped ? ` · ${feedStats.dropped} events missed` : "";
+  el.textContent = state.feedUp ? `feed live · ${state.vehicles.size} vehicles${lag}${missed}` : "feed reconnecting…";
 }
 
 function merge(old, update) {
