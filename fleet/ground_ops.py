@@ -111,6 +111,7 @@ class GroundOperations:
         vehicle_id: str,
         future: asyncio.Future[m.Ack],
         plan: list[dict[str, Any]] | None = None,
+        what: str = "plan",
     ) -> None:
         if future.cancelled() or future.exception() is not None:
             return
@@ -126,7 +127,7 @@ class GroundOperations:
             )
             self.send_plan(vehicle_id)
             return
-        self.service._supervise_action(vehicle_id, "plan refused", f"{ack.code}: {ack.msg}")
+        self.service._supervise_action(vehicle_id, f"{what} refused", f"{ack.code}: {ack.msg}")
 
     def on_event(self, event: object) -> None:
         now = self.service.clock.now_s()
@@ -409,7 +410,8 @@ class GroundOperations:
         except Exception as exc:  # unknown vehicle / too many commands: say so, carry on
             log.warning("%s for %s not sent: %s", type(command).__name__, vid, exc)
             return
-        future.add_done_callback(lambda f: self._plan_answered(vid, f))
+        what = "return to depot" if isinstance(command, m.ReturnToDepot) else "command"
+        future.add_done_callback(lambda f: self._plan_answered(vid, f, what=what))
 
     # ------------------------------------------------------------------ vehicle out
     def replan_waiting(self, vid: str, why: str) -> None:

@@ -8,7 +8,7 @@ order never depends on the CRS definition.
 from __future__ import annotations
 
 import math
-from functools import cache
+from functools import cache, lru_cache
 
 from pyproj import Transformer
 
@@ -35,6 +35,7 @@ def to_local_m(lat_deg: float, lon_deg: float) -> tuple[float, float]:
     return float(x_m), float(y_m)
 
 
+@lru_cache(maxsize=4096)  # parked and dwelling vehicles report the same point frame after frame
 def to_wgs84(x_m: float, y_m: float) -> tuple[float, float]:
     """(lat_deg, lon_deg) for a point of the local frame."""
     lon_deg, lat_deg = _to_wgs84().transform(x_m, y_m)

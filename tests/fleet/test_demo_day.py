@@ -60,6 +60,7 @@ FAULTS = (
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # about 60 s of CPU; minutes of wall time on a loaded 2-core machine
 def test_a_full_fast_day_keeps_the_ground_fleet_in_service(tmp_path: Path) -> None:
     scenario = dataclasses.replace(load_scenario(), faults=FAULTS)
     report = asyncio.run(run(scenario, fast=True, hours=HOURS, speed=1.0, report_dir=tmp_path))
