@@ -249,7 +249,8 @@ async function loadSites() {
 
 function upsertVehicle(raw, stampMs = 0) {
   const v = normVehicle(raw);
-  if (!Number.isFinite(v.lat) || !Number.isFinite(v.lon)) return;
+  if (!v.id || v.id === "undefined") return;
+  // a vehicle with no position yet (never connected) is listed, not drawn
   let entry = state.vehicles.get(v.id);
   if (entry) {
     const d = entry.data;
@@ -548,6 +549,11 @@ function handleFeed(m, stampMs) {
     feedStats.positions += 1;
     upsertVehicle(m, stampMs);
     return;
+  }
+  if (type === "vehicle.state" && m.subject && m.data && state.vehicles.has(m.subject)) {
+    state.vehicles.get(m.subject).data.state = m.data.state || "unknown";
+    state.listDirty = true;
+    if (m.subject === state.selected) state.detailDirty = true;
   }
   if (type === "vehicle.plan" && m.vehicle_id === state.selected) {
     drawRoute({ id: m.vehicle_id, plan: { stops: m.plan || [] } });

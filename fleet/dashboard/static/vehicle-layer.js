@@ -28,7 +28,7 @@ const VehicleCanvas = L.Canvas.extend({
     L.Canvas.prototype.initialize.call(this, options);
     this._entries = entries;
     this.selected = null;
-    this.lastDraw = { drawn: 0, culled: 0, ms: 0 };
+    this.lastDraw = { drawn: 0, culled: 0, unplaced: 0, ms: 0 };
     this._sprites = new Map(); // kind|lost|heading bucket -> canvas
   },
 
@@ -49,6 +49,11 @@ const VehicleCanvas = L.Canvas.extend({
 
   _project(entry, zoom) {
     if (entry.pz !== zoom) {
+      if (!Number.isFinite(entry.data.lat) || !Number.isFinite(entry.data.lon)) {
+        entry.px = entry.py = NaN; // not placed (no position yet)
+        entry.pz = zoom;
+        return;
+      }
       const p = this._map.project([entry.data.lat, entry.data.lon], zoom);
       entry.px = p.x;
       entry.py = p.y;
@@ -110,9 +115,14 @@ const VehicleCanvas = L.Canvas.extend({
     const buckets = 360 / HEADING_STEP_DEG;
     let drawn = 0;
     let culled = 0;
+    let unplaced = 0;
     let selected = null;
     for (const entry of this._entries()) {
       this._project(entry, zoom);
+      if (Number.isNaN(entry.px)) {
+        unplaced += 1;
+        continue;
+      }
       // whole pixels: the sprite is copied, not resampled
       const x = Math.round(entry.px - origin.x);
       const y = Math.round(entry.py - origin.y);
@@ -137,7 +147,7 @@ const VehicleCanvas = L.Canvas.extend({
       ctx.stroke();
       ctx.restore();
     }
-    this.lastDraw = { drawn, culled, ms: performance.now() - t0 };
+    this.lastDraw = { drawn, culled, unplaced, ms: performance.now() - t0 };
   },
 
   /* The vehicle entry nearest to a layer point, within maxPx, or null. */
@@ -149,6 +159,7 @@ const VehicleCanvas = L.Canvas.extend({
     let bestD2 = maxPx * maxPx;
     for (const entry of this._entries()) {
       this._project(entry, zoom);
+      if (Number.isNaN(entry.px)) continue;
       const dx = entry.px - origin.x - layerPoint.x;
       const dy = entry.py - origin.y - layerPoint.y;
       const d2 = dx * dx + dy * dy;
