@@ -66,8 +66,8 @@ from vehicles.mavlink.transport import Endpoint
 if TYPE_CHECKING:
     from fleet.service import FleetService
 
-__all__ = ["DroneCrew", "DroneOperations", "Sortie", "link_config", "no_fly_ahead",
-           "open_endpoint", "soc_needed"]
+__all__ = ["DroneCrew", "DroneOperations", "Sortie", "flight_layers", "link_config",
+           "no_fly_ahead", "open_endpoint", "soc_needed", "warm_up_routers"]
 
 log = logging.getLogger("kaiteki.fleet.drones")
 NAV_LAND = 21  # MAV_CMD_NAV_LAND
@@ -125,10 +125,8 @@ class DroneOperations:
         self.checker = ConformanceChecker(service.airspace, clearance_m=0.0)
 
     def warm_up(self) -> None:
-        """Build the airspace routers of every flight layer now (a second or two of CPU each),
-        not in the first sortie while the links are busy."""
-        for _, options in self._layers().values():
-            router_for(self.service.airspace, options)
+        """Build the airspace routers of every flight layer now (see `warm_up_routers`)."""
+        warm_up_routers(self.service)
 
     def start(self) -> None:
         """Follow every configured drone (the endpoint is the caller's: it opens and closes it)."""
@@ -290,14 +288,7 @@ class DroneOperations:
         return plan, sortie, max(waits)
 
     def _layers(self) -> dict[bool, tuple[float, RouteOptions]]:
-        """(altitude, route options) of legs towards a drone port (True) and of the others."""
-        options = self.service.route_options
-        alt = options.cruise_alt_m
-        high = min(alt + RETURN_LAYER_M, CEILING_AGL_M - options.vertical_clearance_m)
-        if high <= alt:
-            return {True: (alt, options), False: (alt, options)}
-        return {True: (alt, options),
-                False: (high, dataclasses.replace(options, cruise_alt_m=high))}
+        return flight_layers(self.service.route_options)
 
     def _home_pad(self, crew: DroneCrew) -> tuple[float, float]:
         """Where the drone takes off and lands at home: the home it reports (ArduPilot sets it
@@ -663,6 +654,23 @@ class DroneOperations:
     def _spawn(self, command: Any) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(command)
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no warning
+
+
+def flight_layers(options: RouteOptions) -> dict[bool, tuple[float, RouteOptions]]:
+    """(altitude, route options) of legs towards a drone port (True) and of the others, which
+    fly `RETURN_LAYER_M` higher (under the ceiling, with the vertical clearance)."""
+    alt = options.cruise_alt_m
+    high = min(alt + RETURN_LAYER_M, CEILING_AGL_M - options.vertical_clearance_m)
+    if high <= alt:
+        return {True: (alt, options), False: (alt, options)}
+    return {True: (alt, options), False: (high, dataclasses.replace(options, cruise_alt_m=high))}
+
+
+def warm_up_routers(service: FleetService) -> None:
+    """Build the airspace routers of every flight layer now (a second or two of CPU each),
+    before any link runs, not in the first sortie."""
+    for _, options in flight_layers(service.route_options).values():
+        router_for(service.airspace, options)
 
 
 async def open_endpoint(service: FleetService) -> UdpEndpoint:

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from fleet.drones import DroneOperations
+from fleet.drones import DroneOperations, warm_up_routers
 from fleet.service import FleetService
 from geofences.conformance import ConformanceChecker
 from geofences.frame import to_local, to_wgs84
@@ -90,11 +90,11 @@ class DroneWorld:
         k = max(1.0, self.speed / 5.0)
         first = next(s for s in self.service.config.sites if s.kind == "warehouse")
         self.service._air_leg_s(first.id, first.id)  # build the air matrix before any link runs
+        warm_up_routers(self.service)  # and the flight layers' routers
         self.endpoint = await UdpEndpoint.start(
             host="127.0.0.1", port=0, clock=self.clock, config=link_config(self.speed), tick_s=0.05
         )
         self.ops = DroneOperations(self.service, self.endpoint)
-        self.ops.warm_up()
         self.service.drone_link = self.ops
         self.ops.start()
         self.swarm = CopterSwarm(self.clock, step_s=0.05 * k)
