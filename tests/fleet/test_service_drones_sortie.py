@@ -1,0 +1,73 @@
+"""Telling a delivered parcel from a drone that came down short, from telemetry alone."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import shapely
+
+from fleet.drone_sortie import Sortie, no_fly_ahead
+from geofences.conformance import ConformanceChecker
+from geofences.default import load_airspace
+from geofences.frame import to_local, to_wgs84
+from vehicles.mavlink.telemetry import DroneState
+
+PORT = (35.6472, 140.0486)
+HOME = (35.6550, 140.0000)
+SITES = {"port-cross-tower": PORT, "narashino-akanehama": HOME}
+
+
+def at(point: tuple[float, float], north_m: float = 0.0, east_m: float = 0.0
+       ) -> tuple[float, float]:
+    x, y = to_local(*point)
+    return to_wgs84(x + east_m, y + north_m)
+
+
+def state(where: tuple[float, float], seq: int, armed: bool = True, mode: str = "AUTO",
+          landed: str = "IN_AIR") -> DroneState:
+    return DroneState(sysid=1, lat_deg=where[0], lon_deg=where[1], armed=armed, mode=mode,
+                      mission_seq=seq, landed_state=landed)
+
+
+def sortie() -> Sortie:
+    return Sortie("ord-1", land_seq=8, last_seq=14, path=shapely.LineString([(0, 0), (1, 1)]),
+                  port=PORT)
+
+
+def test_past_the_port_landing_at_the_port_is_a_delivery() -> None:
+    s = sortie()
+    for st in (state(at(HOME), 1), state(at(PORT, 3000), 5), state(at(PORT, 5), 8),
+               state(at(PORT, 3), 9, landed="ON_GROUND")):
+        s.follow(st)
+    assert s.past_port and s.port_miss_m is not None and s.port_miss_m < 10.0
+
+
+def test_the_mission_going_on_elsewhere_is_not_a_delivery_at_the_port() -> None:
+    s = sortie()
+    for st in (state(at(HOME), 1), state(at(PORT, 900), 9, landed="ON_GROUND")):
+        s.follow(st)
+    assert s.past_port and s.port_miss_m is not None and s.port_miss_m > 800.0
+
+
+def test_disarmed_before_the_port_says_where_and_how() -> None:
+    s = sortie()
+    s.follow(state(at(HOME), 1))
+    s.follow(state(at(HOME, -1500, 1200), 5, mode="LAND"))
+    down = state(at(HOME, -1510, 1200), 1, armed=False, mode="LAND", landed="ON_GROUND")
+    s.follow(down)
+    assert not s.past_port
+    why = s.short_of_port(down, SITES)
+    assert why.startswith("landed before the drone port, ")
+    assert "m from narashino-akanehama" in why and "armed in LAND at mission item 5" in why
+    s.link_losses = 1  # had the link been lost, the service would not claim to know
+    assert s.short_of_port(down, SITES).startswith("delivery not confirmed")
+
+
+def test_a_climb_to_the_return_layer_is_not_a_ceiling_breach_ahead() -> None:
+    checker = ConformanceChecker(load_airspace(None), clearance_m=0.0)
+    lat, lon = at(PORT, -400, 0)  # over the water south of the port
+    climbing = DroneState(sysid=1, lat_deg=lat, lon_deg=lon, alt_amsl_m=110.0,
+                          vel_north_m_s=0.0, vel_east_m_s=0.0, vel_down_m_s=-2.5)
+    assert not no_fly_ahead(checker, climbing, 15.0)  # 4 s of climb: 120 m, under 150 m
+    too_fast = dataclasses.replace(climbing, alt_amsl_m=140.0)
+    assert any("ceiling" in v.volume_id for v in no_fly_ahead(checker, too_fast, 15.0))
