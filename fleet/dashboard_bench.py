@@ -181,18 +181,27 @@ def summarise(page: dict[str, Any], seconds: float) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def serving(tmp: Path) -> AsyncIterator[tuple[FleetService, int]]:
-    """The service and its operator API on a free loopback port, in this event loop."""
+async def serving(tmp: Path, static: Path | None = None) -> AsyncIterator[tuple[FleetService, int]]:
+    """The service and its operator API on a free loopback port, in this event loop.
+
+    `static`: serve the dashboard from this directory instead (e.g. an older version of
+    `fleet/dashboard/static`, to compare).
+    """
     import uvicorn
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
 
     from fleet.api import create_app
     from fleet.config import parse_config
 
     service = FleetService(parse_config(bench_config(tmp)))
     await service.start()
+    app = create_app(service)
+    if static is not None:  # the first matching route wins
+        app.router.routes.insert(0, Mount("/dashboard", StaticFiles(directory=static, html=True)))
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(service),
+            app,
             host="127.0.0.1",
             port=0,
             log_level="warning",
@@ -255,7 +264,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("needs chromium (Debian: apt-get install chromium), or --chromium PATH")
     fleet = SyntheticFleet(args.vehicles, drone_share=args.drone_share, seed=args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        async with serving(Path(tmp)) as (service, port):
+        async with serving(Path(tmp), args.static) as (service, port):
             stop, counts = asyncio.Event(), {"published": 0}
             publishing = asyncio.create_task(publish_fleet(service.feed, fleet, stop, counts))
             try:
@@ -357,6 +366,12 @@ def main(argv: list[str] | None = None) -> int:
         " without it, the CPU figure is what the page alone costs)",
     )
     parser.add_argument("--chromium", default="", help="browser path (default: chromium)")
+    parser.add_argument(
+        "--static",
+        type=Path,
+        default=None,
+        help="serve the dashboard from this directory (to compare another version of the page)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args(argv)
     result = asyncio.run(run(args))
