@@ -439,7 +439,10 @@ class DroneOperations:
             with contextlib.suppress(LinkError):
                 await handle.wait_for(port_seen, 600.0)
         miss_m = sortie.port_miss_m
-        if sortie.past_port and (miss_m is None or miss_m <= DELIVERED_WITHIN_M):
+        # the autopilot passes the port's NAV_LAND only after touching down where it says; a
+        # position far from the pad disproves that only if the link showed the landing
+        seen = sortie.link_losses == 0
+        if sortie.past_port and (miss_m is None or miss_m <= DELIVERED_WITHIN_M or not seen):
             svc.record_order_state(order_id, "delivered", crew.vehicle_id)
         elif sortie.past_port:  # the mission went on, but not at the port (a repositioned drone)
             svc.fail_order(order_id, f"{crew.vehicle_id} came down {miss_m:.0f} m from the drone "
