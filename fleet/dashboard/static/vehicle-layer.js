@@ -8,8 +8,10 @@
  *   what it does well (placing the canvas with some padding around the view, moving it with the
  *   map while dragging, scaling it during the zoom animation, high-DPI screens);
  * - positions are projected once per zoom level and per update (cached on the entry), vehicles
- *   outside the canvas are culled, and all vehicles of one style are one path (one fill, one
- *   stroke), so a frame is a few canvas calls per style plus arithmetic per vehicle;
+ *   outside the canvas are culled;
+ * - each vehicle is one copy of a pre-rendered sprite (an ImageBitmap per kind, link state and
+ *   10-degree heading) at a whole pixel: without a GPU, rasterising 1,000 anti-aliased vector
+ *   discs and ticks per frame was most of the browser's work, copying bitmaps is a fraction;
  * - the canvas ignores the pointer: the page finds the vehicle under the mouse with `nearest`.
  *
  * Uses Leaflet 1.9's renderer hooks (`_update`, `_redraw`, `_draw`, `_bounds`, `_ctx`), pinned by
@@ -29,7 +31,7 @@ const VehicleCanvas = L.Canvas.extend({
     this._entries = entries;
     this.selected = null;
     this.lastDraw = { drawn: 0, culled: 0, unplaced: 0, ms: 0 };
-    this._sprites = new Map(); // kind|lost|heading bucket -> canvas
+    this._sprites = new Map(); // kind|lost|heading bucket -> ImageBitmap (or canvas)
   },
 
   onAdd(map) {
