@@ -10,7 +10,7 @@ Solvers:
   polish), then ALNS route elimination from its plan for up to 35 %
   (`alns.eliminate_routes`), then OR-Tools with route elimination and guided local search.
   DARP (ride times PyVRP cannot hold): our pickup-and-delivery ALNS (`dispatch.solver.alns`,
-  exact ride-time scheduling) for 90 % of the budget, then OR-Tools guided local search from
+  exact ride-time scheduling) for 95 % of the budget, then OR-Tools guided local search from
   its plan.
 * `ortools`: our OR-Tools model alone (no warm start): route elimination + GLS; on DARP
   local cheapest insertion, guided local search, then OR-Tools ruin-and-recreate rounds for
@@ -34,7 +34,7 @@ from dispatch.problem import Problem
 from dispatch.solver import alns, solve
 
 SCALE_TIMES = 1000.0
-DARP_ALNS_SHARE = 0.9
+DARP_ALNS_SHARE = 0.95
 PYVRP_SHARE = 0.5  # Solomon and Li & Lim: PyVRP warm start, then
 ALNS_FLEET_SHARE = 0.35  # ALNS route elimination, then OR-Tools
 

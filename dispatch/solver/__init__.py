@@ -125,7 +125,7 @@ def solve(
     return dataclasses.replace(sol, stats=(*warm, *sol.stats))
 
 
-BUILD_MARGIN_SHARE, BUILD_MARGIN_MAX_S = 0.08, 2.0
+BUILD_MARGIN_SHARE, BUILD_MARGIN_MAX_S = 0.03, 1.0
 # Deterministic mode: ALNS iterations per unit of `solution_limit` (its share of it).
 ALNS_ITERATIONS_PER_SOLUTION = 50
 
