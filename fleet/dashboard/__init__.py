@@ -4,9 +4,8 @@ The page talks only to the public operator API and live feed, with the operator'
 can do nothing a script with the same token could not. Leaflet ships in `static/vendor/` so the
 dashboard works offline; base map tiles are optional. `static/app.js` is the page,
 `static/feed.js` folds the live feed into it, `static/vehicle-layer.js` draws the whole fleet on
-one canvas (see docs/dashboard.md for how it
-stays smooth at 1,000 vehicles). `bench_fleet.py` and `bench_probe.js` serve the benchmark
-`python -m fleet.dashboard_bench`.
+one canvas (see docs/dashboard.md for how it stays smooth at 1,000 vehicles). `bench_fleet.py`
+and `bench_probe.js` serve the benchmark `python -m fleet.dashboard_bench`.
 """
 
 from __future__ import annotations
