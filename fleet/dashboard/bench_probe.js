@@ -3,7 +3,7 @@
  * start(frames): records every animation frame's delta (requestAnimationFrame; unless `frames` is
  * false: a rAF loop keeps the browser producing 60 frames a second, which costs CPU) and every long task
  * (PerformanceObserver "longtask": main-thread work over 50 ms), and resets the page's own feed
- * counters (`feedStats` in app.js). stop(): returns everything measured since start().
+ * counters (`feedStats` in feed.js). stop(): returns everything measured since start().
  */
 window.__kaitekiBench = {
   start(frames = true) {
