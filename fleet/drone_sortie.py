@@ -43,15 +43,28 @@ class Sortie:
     last_armed: DroneState | None = None  # the last state seen while armed
     port_miss_m: float | None = None  # closest the drone was seen to the port's pad
     link_losses: int = 0  # times the link was lost during the sortie (progress may be unseen)
+    # the last MISSION_ITEM_REACHED the link knew when the sortie began (a previous flight's):
+    # not progress of this one until a new item is reached
+    stale_reached: int | None = None
+    fresh_reached: bool = False
 
     def follow(self, s: DroneState) -> None:
-        """Progress from telemetry; a reached item can be missed while the link is down."""
-        self.max_seq = max(self.max_seq, s.mission_reached_seq or 0, (s.mission_seq or 0) - 1)
+        """Progress from telemetry; a reached item can be missed while the link is down.
+
+        Only what this sortie's flight reports counts: mission progress once the drone has
+        been seen armed, a reached item once it differs from the one left over from before.
+        """
         self.was_armed = self.was_armed or s.armed
         if s.armed:
             self.last_armed = s
+        if not self.was_armed:
+            return
+        if s.mission_reached_seq != self.stale_reached:
+            self.fresh_reached = True
+        reached = (s.mission_reached_seq or 0) if self.fresh_reached else 0
+        self.max_seq = max(self.max_seq, reached, (s.mission_seq or 0) - 1)
         if s.lat_deg is not None and s.lon_deg is not None and (
-            (s.mission_seq or 0) >= self.land_seq or s.landed_state == "ON_GROUND"
+            (s.mission_seq or 0) >= self.land_seq
         ):  # on the port's landing or after it (positions come a few times a wall second)
             d_m = distance_m((s.lat_deg, s.lon_deg), self.port)
             self.port_miss_m = d_m if self.port_miss_m is None else min(self.port_miss_m, d_m)

@@ -67,7 +67,8 @@ if TYPE_CHECKING:
     from fleet.service import FleetService
 
 __all__ = ["DroneCrew", "DroneOperations", "Sortie", "flight_layers", "link_config",
-           "no_fly_ahead", "open_endpoint", "soc_needed", "warm_up_routers"]
+           "no_fly_ahead", "open_endpoint", "soc_needed", "sped_up_stream_rates_hz",
+           "warm_up_routers"]
 
 log = logging.getLogger("kaiteki.fleet.drones")
 NAV_LAND = 21  # MAV_CMD_NAV_LAND
@@ -284,7 +285,8 @@ class DroneOperations:
         items = mp.mission_items(plan)
         lands = [k for k, it in enumerate(items) if it.command == NAV_LAND]
         port_land = lands[-2]  # the last landing is home; the one before it is the drone port
-        sortie = Sortie(order_id, port_land, lands[-1], shapely.LineString(line), port=port_pad)
+        sortie = Sortie(order_id, port_land, lands[-1], shapely.LineString(line), port=port_pad,
+                        stale_reached=crew.handle.state.mission_reached_seq)
         return plan, sortie, max(waits)
 
     def _layers(self) -> dict[bool, tuple[float, RouteOptions]]:
@@ -693,6 +695,18 @@ async def open_endpoint(service: FleetService) -> UdpEndpoint:
     )
 
 
+def sped_up_stream_rates_hz(k: float) -> dict[str, float]:
+    """Telemetry asked of a drone on a clock sped up by `5 k`: the defaults at `1 / k`, the
+    position at 2 Hz (the supervisor reads it once a second), attitude and HUD off (nobody
+    reads them); at k = 1 (a real deployment) the link's defaults."""
+    if k <= 1.0:
+        return dict(DEFAULT_STREAM_RATES_HZ)
+    return {
+        **{name: hz / k for name, hz in DEFAULT_STREAM_RATES_HZ.items()},
+        "GLOBAL_POSITION_INT": 2.0 / k, "ATTITUDE": 0.0, "VFR_HUD": 0.0,
+    }
+
+
 def link_config(clock_speed: float) -> LinkConfig:
     """The link's timing for a service clock `clock_speed` times faster than the wall.
 
@@ -707,7 +721,7 @@ def link_config(clock_speed: float) -> LinkConfig:
         heartbeat_period_s=k,
         degraded_after_s=5.0 * k,
         lost_after_s=15.0 * k,
-        stream_rates_hz={name: hz / k for name, hz in DEFAULT_STREAM_RATES_HZ.items()},
+        stream_rates_hz=sped_up_stream_rates_hz(k),
         command_timing=CommandTiming(
             ack_timeout_s=1.5 * k, attempts=3, in_progress_timeout_s=30.0 * k
         ),

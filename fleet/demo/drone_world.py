@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from fleet.drones import DroneOperations, warm_up_routers
+from fleet.drones import DroneOperations, sped_up_stream_rates_hz, warm_up_routers
 from fleet.service import FleetService
 from geofences.conformance import ConformanceChecker
 from geofences.frame import to_local, to_wgs84
@@ -31,7 +31,7 @@ from sim.scenario.record import Landing, RunRecord, Track, TrackPoint, Violation
 from vehicles.clock import Clock
 from vehicles.mavlink import UdpEndpoint
 from vehicles.mavlink.commands import CommandTiming
-from vehicles.mavlink.link import DEFAULT_STREAM_RATES_HZ, LinkConfig
+from vehicles.mavlink.link import LinkConfig
 from vehicles.mavlink.mission import MissionTiming
 from vehicles.mavlink.params import ParamTiming
 from vehicles.mavlink.transport import Endpoint
@@ -47,7 +47,7 @@ def link_config(speed: float) -> LinkConfig:
         heartbeat_period_s=k,
         degraded_after_s=5.0 * k,
         lost_after_s=15.0 * k,
-        stream_rates_hz={name: hz / k for name, hz in DEFAULT_STREAM_RATES_HZ.items()},
+        stream_rates_hz=sped_up_stream_rates_hz(k),
         command_timing=CommandTiming(
             ack_timeout_s=1.5 * k, attempts=3, in_progress_timeout_s=30.0 * k
         ),

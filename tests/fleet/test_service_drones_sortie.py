@@ -71,3 +71,18 @@ def test_a_climb_to_the_return_layer_is_not_a_ceiling_breach_ahead() -> None:
     assert not no_fly_ahead(checker, climbing, 15.0)  # 4 s of climb: 120 m, under 150 m
     too_fast = dataclasses.replace(climbing, alt_amsl_m=140.0)
     assert any("ceiling" in v.volume_id for v in no_fly_ahead(checker, too_fast, 15.0))
+
+
+def test_a_previous_flights_progress_is_not_this_sorties() -> None:
+    s = sortie()
+    s.stale_reached = 13  # the link's last MISSION_ITEM_REACHED, from the flight before
+    left_over = dataclasses.replace(state(at(HOME), 13, armed=False, landed="ON_GROUND"),
+                                    mission_reached_seq=13)
+    s.follow(left_over)
+    s.follow(dataclasses.replace(left_over, armed=True, mission_seq=1))  # armed, not yet off
+    assert s.max_seq < s.land_seq and s.port_miss_m is None
+    s.follow(dataclasses.replace(left_over, armed=True, mission_seq=2, mission_reached_seq=1))
+    s.follow(dataclasses.replace(state(at(PORT, 4), 9, landed="ON_GROUND"),
+                                 mission_reached_seq=8))
+    assert s.past_port
+    assert (s.port_miss_m or 1e9) < 10.0
