@@ -197,7 +197,7 @@ async def _login(browser: Any, base: str, token: str) -> Any:
     await page.goto(f"{base}/dashboard/")
     await page.fill("#token", token)
     await page.press("#token", "Enter")
-    await page.wait_for_function("state.vehicles.size >= 3", timeout=15_000)
+    await page.wait_for_function("state.vehicles.size >= 3", timeout=30_000)
     return page
 
 
@@ -215,7 +215,7 @@ async def test_dashboard_shows_moving_vehicles_takes_requests_and_refuses_a_view
             await page.click("#trip-form button[type=submit]")
             # the answer is at once ("assigned"); the vehicle may pick the rider up before we look
             assigned = ", ".join(f"#trips li .badge.{s}" for s in TRIP_ASSIGNED_OR_LATER)
-            await page.wait_for_selector(assigned, timeout=15_000)
+            await page.wait_for_selector(assigned, timeout=30_000)
             trip_row = await page.inner_text("#trips li")
             assert "home-utase-1 → messe" in trip_row and "pm-0" in trip_row
             # the map shows the vehicles moving (their markers' positions change)
@@ -239,7 +239,7 @@ async def test_dashboard_shows_moving_vehicles_takes_requests_and_refuses_a_view
             await desk.click("#order-form button[type=submit]")
             # the answer is at once ("assigned"); the flight may move it on before we look
             flown = ", ".join(f"#orders li .badge.{s}" for s in ORDER_ASSIGNED_OR_LATER)
-            await desk.wait_for_selector(flown, timeout=15_000)
+            await desk.wait_for_selector(flown, timeout=30_000)
             order_row = await desk.inner_text("#orders li")
             assert f"{WAREHOUSE} → {PORT}" in order_row and "drone-07" in order_row, order_row
             assert "Order ord-" in await desk.inner_text("#status")
@@ -249,12 +249,12 @@ async def test_dashboard_shows_moving_vehicles_takes_requests_and_refuses_a_view
                 await page.screenshot(path=shot)
             # a viewer sees everything but the service refuses its action, and the page says so
             viewer = await _login(browser, site, "tok-viewer-1")
-            await viewer.wait_for_selector("#trips li", timeout=10_000)  # a viewer sees the trip
+            await viewer.wait_for_selector("#trips li", timeout=20_000)  # a viewer sees the trip
             await viewer.select_option("#trip-from", "home-utase-1")
             await viewer.select_option("#trip-to", "messe")
             await viewer.click("#trip-form button[type=submit]")
             await viewer.wait_for_function(
-                "document.querySelector('#status').textContent.includes('role')", timeout=10_000
+                "document.querySelector('#status').textContent.includes('role')", timeout=20_000
             )
             assert "Your role may not do this" in await viewer.inner_text("#status")
             assert await viewer.locator("#trips li").count() == 1  # nothing was created

@@ -121,7 +121,7 @@ async def test_a_burst_of_1000_vehicles_is_counted_drawn_and_culled(
             assert len(pixels) == N and not wrong, list(wrong.items())[:5]
             assert await page.evaluate("feedStats.positions") == N
             await page.wait_for_function(
-                f"document.querySelector('#vehicle-count').textContent === '{N}'", timeout=10_000
+                f"document.querySelector('#vehicle-count').textContent === '{N}'", timeout=20_000
             )
             assert await page.locator("#vehicles li[data-id]").count() == 100  # the first 100
             assert "900 more" in await page.inner_text("#vehicles-more")
@@ -129,17 +129,17 @@ async def test_a_burst_of_1000_vehicles_is_counted_drawn_and_culled(
             target = "bus-0001"
             x, y = await page.evaluate(ON_SCREEN, target)
             await page.mouse.move(x + 2, y + 1)
-            await page.wait_for_selector(".leaflet-tooltip", timeout=10_000)
+            await page.wait_for_selector(".leaflet-tooltip", timeout=20_000)
             assert target in await page.inner_text(".leaflet-tooltip")
             await page.mouse.click(x + 2, y + 1)
             await page.wait_for_function(
                 f"document.querySelector('#vehicle-detail').textContent.includes('{target}')",
-                timeout=10_000,
+                timeout=20_000,
             )
             assert await page.evaluate("vehicleLayer.selected") == target
             # the view moved 500 px east: the western columns leave the canvas and are culled
             await page.evaluate("void map.panBy([500, 0], { animate: false })")
-            await page.wait_for_function("vehicleLayer.lastDraw.culled > 0", timeout=10_000)
+            await page.wait_for_function("vehicleLayer.lastDraw.culled > 0", timeout=20_000)
             last = await page.evaluate("vehicleLayer.lastDraw")
             assert last["drawn"] + last["culled"] == N and 0 < last["drawn"] < N
             # the canvas moved with the view: the vehicles still on it are drawn where they are
@@ -155,7 +155,7 @@ async def test_a_burst_of_1000_vehicles_is_counted_drawn_and_culled(
             await page.wait_for_function(
                 "vehicleLayer.lastDraw.drawn + vehicleLayer.lastDraw.culled === 1000"
                 " && [...state.vehicles.values()].every(e => e.pz === 16)",
-                timeout=10_000,
+                timeout=20_000,
             )
             zoomed: dict[str, list[Any]] = await page.evaluate(PIXELS)
             wrong = {
@@ -176,7 +176,7 @@ async def test_a_burst_of_1000_vehicles_is_counted_drawn_and_culled(
                 )
             await page.wait_for_function(
                 "document.querySelector('#feed-health').textContent.includes('500 events missed')",
-                timeout=10_000,
+                timeout=20_000,
             )
             newest = await page.inner_text("#events li.supervisor >> nth=0")
             assert "event 1499" in newest
