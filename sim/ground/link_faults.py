@@ -28,20 +28,30 @@ class CuttableRelay:
         self._server: asyncio.Server | None = None
         self._pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
+    def stopping(self) -> bool:
+        """`stop` was called: new and half-made connections are dropped."""
+        return self._closing
+
     async def stop(self) -> None:
-        self.cut()
+        """Stop accepting, drop every connection (also one accepted while stopping: its upstream
+        dial may still be under way), then wait for the listener to close."""
+        self._closing = True
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+        self.cut()
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._server is not None:  # every relayed transport is aborted: this returns at once
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 5.0)
 
     def cut(self) -> int:
         """Abort every relayed connection now; returns how many were cut."""
@@ -54,7 +64,7 @@ class CuttableRelay:
         return len(pairs)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.down:
+        if self.down or self.stopping():
             self.refused += 1
             writer.transport.abort()
             return
@@ -62,6 +72,10 @@ class CuttableRelay:
             up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
         except OSError:
             writer.transport.abort()
+            return
+        if self.stopping():  # stopped while dialling: nobody would cut this pair any more
+            writer.transport.abort()
+            up_writer.transport.abort()
             return
         pair = (writer, up_writer)
         self._pairs.add(pair)
