@@ -37,13 +37,22 @@ from typing import TYPE_CHECKING, Any
 
 import shapely
 
+from fleet.drone_link import link_config, open_endpoint, sped_up_stream_rates_hz
 from fleet.drone_sortie import (
     DELIVERED_WITHIN_M,
     Sortie,
     distance_m,
     no_fly_ahead,
-    offset_point,
     soc_needed,
+)
+from fleet.drone_traffic import (
+    HOLD_FROM_M,
+    TERMINAL_ALT_M,
+    TERMINAL_WAIT_S,
+    area_busy,
+    home_pad,
+    pad_busy,
+    port_pad,
 )
 from fleet.lifecycle import MISSION, ORDER
 from geofences.conformance import ConformanceChecker
@@ -51,15 +60,13 @@ from geofences.fence import FenceFitError, FittedFence, fit_fence
 from geofences.frame import to_local, to_wgs84
 from geofences.route import RouteOptions
 from geofences.routing import plan_route, router_for
-from vehicles.mavlink import FlightMode, LinkState, SigningConfig, UdpEndpoint
+from vehicles.mavlink import FlightMode, LinkState
 from vehicles.mavlink import mission_plan as mp
 from vehicles.mavlink.codec import C
-from vehicles.mavlink.commands import CommandTiming
 from vehicles.mavlink.drone import Drone as DroneHandle
-from vehicles.mavlink.link import DEFAULT_STREAM_RATES_HZ, LinkConfig
-from vehicles.mavlink.mission import MissionRejectedError, MissionTiming
+from vehicles.mavlink.mission import MissionRejectedError
 from vehicles.mavlink.operation import LinkError
-from vehicles.mavlink.params import REAL32, ParamTiming
+from vehicles.mavlink.params import REAL32
 from vehicles.mavlink.telemetry import DroneState
 from vehicles.mavlink.transport import Endpoint
 
@@ -76,10 +83,6 @@ FENCE_ITEMS = 84  # fence items asked of a drone at first; halved after MAV_MISS
 MIN_FENCE_ITEMS = 8
 RETURN_LAYER_M = 55.0  # legs not towards a drone port fly this much above the cruise altitude
 CEILING_AGL_M = 150.0  # the legal ceiling (Japan: 150 m above ground)
-TERMINAL_AREA_M = 200.0  # departures wait while another drone climbs or descends this close
-TERMINAL_WAIT_S = 300.0
-PAD_SPACING_M = 20.0  # landing pads at a drone port, in a row eastwards from the site's point
-PAD_AREA_M = 300.0  # a drone's reported home this close to its home site is its own pad
 MIS_OPTION_CONTINUE_AFTER_LAND = 4  # ArduPilot MIS_OPTIONS bit 2
 FENCE_TYPE_ALT_MAX_AND_POLYGONS = 5  # ArduPilot FENCE_TYPE bits 0 (max altitude) and 2 (zones)
 INT8, INT16 = int(C.MAV_PARAM_TYPE_INT8), int(C.MAV_PARAM_TYPE_INT16)
@@ -105,6 +108,11 @@ class DroneCrew:
     flags: set[str] = field(default_factory=set)
     mission: str = "planned"  # state of the current mission (fleet.lifecycle.MISSION)
     fence_items: int = FENCE_ITEMS  # fence storage assumed; halved when the drone says NO_SPACE
+    hold_since_s: float | None = None  # holding short of a busy landing pad since
+
+    @property
+    def state(self) -> DroneState:
+        return self.handle.state
     params: dict[str, float] = field(default_factory=dict)  # autopilot parameters confirmed
 
 
@@ -238,12 +246,14 @@ class DroneOperations:
         wh = svc.sites[order.warehouse]
         d = svc.config.drone
         alt, speed = d.cruise_alt_m, d.cruise_speed_m_s
-        pad = self._home_pad(crew)
-        port_pad = self._port_pad(crew, order.drone_port)
+        pad = home_pad(crew.handle.state, crew.home)
+        port_site = svc.sites[order.drone_port]
+        port = port_pad((port_site.lat_deg, port_site.lon_deg), port_site.capacity,
+                        self._others(crew))
         loading = (wh.lat_deg, wh.lon_deg)
         if order.warehouse == svc.records.vehicles[crew.vehicle_id].home:
             loading = pad  # loaded on its own pad before take-off: no stop
-        stops = [pad, loading, port_pad, pad]
+        stops = [pad, loading, port, pad]
         steps: list[mp.Step] = [mp.Takeoff(alt)]
         line: list[tuple[float, float]] = []
         waits = [d.landing_service_s]
@@ -285,30 +295,13 @@ class DroneOperations:
         items = mp.mission_items(plan)
         lands = [k for k, it in enumerate(items) if it.command == NAV_LAND]
         port_land = lands[-2]  # the last landing is home; the one before it is the drone port
-        sortie = Sortie(order_id, port_land, lands[-1], shapely.LineString(line), port=port_pad,
+        sortie = Sortie(order_id, port_land, lands[-1], shapely.LineString(line), port=port,
                         stale_reached=crew.handle.state.mission_reached_seq)
         return plan, sortie, max(waits)
 
     def _layers(self) -> dict[bool, tuple[float, RouteOptions]]:
         return flight_layers(self.service.route_options)
 
-    def _home_pad(self, crew: DroneCrew) -> tuple[float, float]:
-        """Where the drone takes off and lands at home: the home it reports (ArduPilot sets it
-        where it armed: its own pad), if that is at its home site; else the site itself."""
-        home = crew.handle.state.home
-        if home is not None and distance_m((home.lat_deg, home.lon_deg), crew.home) < PAD_AREA_M:
-            return (home.lat_deg, home.lon_deg)
-        return crew.home
-
-    def _port_pad(self, crew: DroneCrew, port_id: str) -> tuple[float, float]:
-        """A landing pad at the drone port for this sortie: the site's `capacity` pads, 20 m
-        apart in a row eastwards; the one fewest other sorties are heading for."""
-        site = self.service.sites[port_id]
-        pads = [offset_point((site.lat_deg, site.lon_deg), 0.0, PAD_SPACING_M * i)
-                for i in range(max(1, site.capacity))]
-        taken = [c.sortie.port for c in self.crews.values()
-                 if c is not crew and c.sortie is not None and not c.sortie.delivered]
-        return min(pads, key=lambda p: (sum(p == t for t in taken), pads.index(p)))
 
     def _fence(self, sortie: Sortie, max_items: int) -> FittedFence:
         """The fence for a sortie, fitted to what the drone can store (see `fit_fence`)."""
@@ -404,7 +397,11 @@ class DroneOperations:
                 raise ValueError(f"no fence fits the drone: {exc}") from exc
             raise
         self._mission_state(crew, order_id, "uploaded")
-        await self._wait_for_clear_pad(crew, self._home_pad(crew))
+        waited_s, pad = 0.0, home_pad(crew.handle.state, crew.home)
+        below_m = min(svc.route_options.cruise_alt_m - 5.0, TERMINAL_ALT_M)
+        while area_busy(pad, self._others(crew), below_m) and waited_s < TERMINAL_WAIT_S:
+            await svc.clock.sleep(2.0)  # departures in turn (`fleet.drone_traffic`)
+            waited_s += 2.0
         try:
             self._still_ours(crew, order_id)
             await handle.set_mode(FlightMode.GUIDED)
@@ -467,6 +464,7 @@ class DroneOperations:
         )
         crew.sortie = None
         crew.flags.clear()
+        crew.hold_since_s = None
         svc.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
 
     def _still_ours(self, crew: DroneCrew, order_id: str) -> None:
@@ -475,30 +473,6 @@ class DroneOperations:
         state = self.service.records.orders[order_id].state
         if state != "assigned" or order_id not in crew.queue:
             raise SortieWithdrawnError(f"order {order_id} is {state} now; not taking off")
-
-    async def _wait_for_clear_pad(self, crew: DroneCrew, pad: tuple[float, float]) -> None:
-        """Departures in turn: while another drone is climbing out of or descending into the
-        area around this pad (airborne, within `TERMINAL_AREA_M`, below the cruise altitude),
-        wait (at most `TERMINAL_WAIT_S`), so drones from one site leave a few hundred metres
-        apart rather than side by side."""
-        cruise_m = self.service.route_options.cruise_alt_m
-        waited_s = 0.0
-
-        def busy() -> bool:
-            for other in self.crews.values():
-                st = other.handle.state
-                if other is crew or not st.armed or st.lat_deg is None or st.lon_deg is None:
-                    continue
-                near = distance_m((st.lat_deg, st.lon_deg), pad) < TERMINAL_AREA_M
-                if near and st.landed_state != "ON_GROUND" and (st.alt_rel_m or 0.0) < (
-                    cruise_m - 5.0
-                ):
-                    return True
-            return False
-
-        while busy() and waited_s < TERMINAL_WAIT_S:
-            await self.service.clock.sleep(2.0)
-            waited_s += 2.0
 
     def _mission_state(self, crew: DroneCrew, order_id: str, state: str, detail: str = "") -> None:
         """Move the drone's mission along the MISSION lifecycle table, journaled."""
@@ -623,6 +597,36 @@ class DroneOperations:
                 f"within {LOOKAHEAD_S:.0f} s: " + "; ".join(v.describe() for v in ahead[:3]),
             )
             self._spawn(crew.handle.set_mode(FlightMode.BRAKE))
+        self._landing_turn(crew, sortie, s)
+
+    def _others(self, crew: DroneCrew) -> list[DroneCrew]:
+        return [c for c in self.crews.values() if c is not crew]
+
+    def _landing_turn(self, crew: DroneCrew, sortie: Sortie, s: DroneState) -> None:
+        """Landings in turn: a drone on its way in to land (the current item is a NAV_LAND)
+        holds where it is (MAV_CMD_DO_PAUSE_CONTINUE) while its pad is taken (another drone
+        armed on it) or another drone climbs or descends near it; it goes on once clear, or
+        after `TERMINAL_WAIT_S` whatever happens."""
+        if s.lat_deg is None or s.lon_deg is None or s.mode != "AUTO":
+            return
+        pad = sortie.port if not sortie.delivered else home_pad(crew.handle.state, crew.home)
+        landing = (s.mission_seq or 0) in (sortie.land_seq, sortie.last_seq)
+        near = distance_m((s.lat_deg, s.lon_deg), pad) < HOLD_FROM_M
+        now_s = self.service.clock.now_s()
+        held = crew.hold_since_s is not None
+        busy = landing and near and (s.alt_rel_m or 0.0) > TERMINAL_ALT_M and pad_busy(
+            pad, self._others(crew)
+        )
+        if busy and not held:
+            crew.hold_since_s = now_s
+            self.service.supervisor_action(
+                crew.vehicle_id, "landing pad busy: hold", "another drone is on or over the pad"
+            )
+            self._spawn(crew.handle.pause_mission())
+        elif held and (not busy or now_s - (crew.hold_since_s or now_s) > TERMINAL_WAIT_S):
+            crew.hold_since_s = None
+            self.service.supervisor_action(crew.vehicle_id, "landing pad clear: go on", "")
+            self._spawn(crew.handle.resume_mission())
 
     def _link_lost(self, crew: DroneCrew) -> None:
         svc = self.service
@@ -676,56 +680,3 @@ def warm_up_routers(service: FleetService) -> None:
     before any link runs, not in the first sortie."""
     for _, options in flight_layers(service.route_options).values():
         router_for(service.airspace, options)
-
-
-async def open_endpoint(service: FleetService) -> UdpEndpoint:
-    """The MAVLink UDP endpoint of the configuration (`listen.mavlink_udp`, signing keys)."""
-    cfg = service.config
-    signing = {
-        v.sysid: SigningConfig(bytes.fromhex(v.signing_key))
-        for v in cfg.vehicles
-        if v.kind == "drone" and v.signing_key
-    }
-    return await UdpEndpoint.start(
-        host=cfg.mavlink_udp.host,
-        port=cfg.mavlink_udp.port,
-        clock=service.clock,
-        signing=signing,
-        config=link_config(cfg.clock_speed),
-    )
-
-
-def sped_up_stream_rates_hz(k: float) -> dict[str, float]:
-    """Telemetry asked of a drone on a clock sped up by `5 k`: the defaults at `1 / k`, the
-    position at 2 Hz (the supervisor reads it once a second), attitude and HUD off (nobody
-    reads them); at k = 1 (a real deployment) the link's defaults."""
-    if k <= 1.0:
-        return dict(DEFAULT_STREAM_RATES_HZ)
-    return {
-        **{name: hz / k for name, hz in DEFAULT_STREAM_RATES_HZ.items()},
-        "GLOBAL_POSITION_INT": 2.0 / k, "ATTITUDE": 0.0, "VFR_HUD": 0.0,
-    }
-
-
-def link_config(clock_speed: float) -> LinkConfig:
-    """The link's timing for a service clock `clock_speed` times faster than the wall.
-
-    The link counts in clock seconds; on a sped-up clock its heartbeats, stream rates and
-    timeouts are stretched by `k = speed / 5` so they keep the wall-clock behaviour of a 5x run
-    (a real deployment, speed 1, gets the defaults).
-    """
-    k = max(1.0, clock_speed / 5.0)
-    if k == 1.0:
-        return LinkConfig()
-    return LinkConfig(
-        heartbeat_period_s=k,
-        degraded_after_s=5.0 * k,
-        lost_after_s=15.0 * k,
-        stream_rates_hz=sped_up_stream_rates_hz(k),
-        command_timing=CommandTiming(
-            ack_timeout_s=1.5 * k, attempts=3, in_progress_timeout_s=30.0 * k
-        ),
-        mission_timing=MissionTiming(item_timeout_s=min(1.5 * k, 3.0), retries=8),
-        # a parameter round trip has no autopilot-side deadline: a loaded machine gets time
-        param_timing=ParamTiming(timeout_s=3.0, attempts=5),
-    )
