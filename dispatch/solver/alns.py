@@ -47,7 +47,8 @@ from dispatch.solver.search import route_from_schedule, unserved_requests
 INF = int(kern.INFEASIBLE)
 Q_SHARE = 0.2  # at most this share of the requests is removed per iteration
 Q_CAP = 30
-ATTEMPT_SHARE = 0.7  # of the route-elimination budget left, per attempt
+ATTEMPT_SHARE = 0.3  # of the route-elimination budget left, per attempt
+VICTIMS = 2  # routes tried for elimination (smallest first) before settling
 NOISE = 0.025  # insertion noise amplitude as a share of the longest arc
 CHUNK_ITERATIONS = 50  # compiled iterations between two looks at the clock
 T_START, T_END = 1.0, 0.02  # temperature in units of the start plan's distance per stop
@@ -385,8 +386,9 @@ def eliminate_routes(
 ) -> list[list[int]]:
     """Fewer vehicles: empty the route with the fewest requests and let the ALNS reinsert its
     requests into the others (unassigned ones cost the prohibitive penalty, so the search
-    first minimises how many are left out). Repeats while it succeeds; then the rest of the
-    budget shortens the routes of the smallest fleet reached. Returns one visit list per
+    first minimises how many are left out); if that fails, the next smallest routes are
+    tried (`VICTIMS` in all). Repeats while it succeeds; then the rest of the budget
+    shortens the routes of the smallest fleet reached. Returns one visit list per
     vehicle (idle ones empty).
 
     Each attempt may use `ATTEMPT_SHARE` of the budget (seconds, or iterations in
@@ -417,18 +419,23 @@ def eliminate_routes(
             iterations_left -= result.iterations
         return result
 
-    while True:
+    reduced = True
+    while reduced:
+        reduced = False
         used = [k for k, r in enumerate(current) if r]
         if len(used) <= 1:
             break
-        victim = min(used, key=lambda k: (len(current[k]), k))
-        keep = [k for k in used if k != victim]
-        result = run(keep, ATTEMPT_SHARE, True)
-        if result is None or result.unassigned:
-            break
-        current = [[] for _ in problem.vehicles]
-        for k, route in zip(keep, result.routes, strict=True):
-            current[k] = route
+        for victim in sorted(used, key=lambda k: (len(current[k]), k))[:VICTIMS]:
+            keep = [k for k in used if k != victim]
+            result = run(keep, ATTEMPT_SHARE, True)
+            if result is None:
+                break
+            if result.unassigned == 0:
+                current = [[] for _ in problem.vehicles]
+                for k, route in zip(keep, result.routes, strict=True):
+                    current[k] = route
+                reduced = True
+                break
     used = [k for k, r in enumerate(current) if r]
     result = run(used, 1.0, False)
     if result is not None and result.unassigned == 0:

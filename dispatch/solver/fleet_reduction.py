@@ -4,7 +4,8 @@ A large fixed cost per vehicle would also rank plans by vehicle count, but it di
 local search (whose penalties scale with arc costs, fixed costs included) and the search then
 barely moves. So, as routing practice does, vehicles are removed in an explicit phase:
 
-1. a first plan within a share of the budget;
+1. a first plan within a share of the budget (from a warm start: with its idle vehicles
+   kept idle, so the fleet never grows beyond the warm start's);
 2. repeatedly: empty the route with the fewest stops, forbid that vehicle and every idle one,
    make the orphaned requests droppable at a prohibitive penalty, and let OR-Tools search from
    the remaining routes. If it reinserts every request, the plan has one vehicle less; if not,
@@ -57,12 +58,29 @@ def reduce_fleet(
     def slice_s(share: float) -> float | None:
         return None if total_s is None else max(0.05, min(remaining(), total_s * share))
 
+    locked = {v for v, prefix in enumerate(problem.locked_prefixes) if prefix}
+    # A warm start with k routes is a plan with k vehicles: the first search keeps the idle
+    # vehicles idle (a distance-only search would open more routes to shorten the plan). If
+    # that leaves a must-serve request out (e.g. the warm start was refused), it runs again
+    # with the whole fleet.
+    idle_start = [v for v, r in enumerate(initial_routes or ()) if not r and v not in locked]
+    first_share = FIRST_SHARE / 2 if idle_start else FIRST_SHARE
     best = solve_once(
-        problem, _work_share(params, FIRST_SHARE), initial_routes, time_limit_s=slice_s(FIRST_SHARE)
+        problem,
+        _work_share(params, first_share),
+        initial_routes,
+        disabled_vehicles=idle_start,
+        time_limit_s=slice_s(first_share),
     )
+    if idle_start and (not best.routes or _rank(problem, best)[0] > 0):
+        best = solve_once(
+            problem,
+            _work_share(params, first_share),
+            initial_routes,
+            time_limit_s=slice_s(first_share),
+        )
     if not best.routes:
         return best
-    locked = {v for v, prefix in enumerate(problem.locked_prefixes) if prefix}
     drop_params = dataclasses.replace(
         _work_share(params, ATTEMPT_SHARE), fallback_drop_penalty=prohibitive_penalty(problem)
     )
