@@ -229,7 +229,7 @@ async def test_dashboard_shows_moving_vehicles_takes_requests_and_refuses_a_view
                 timeout=30_000,
             )
             last = await page.evaluate("vehicleLayer.lastDraw")
-            drawn = last["drawn"] + last["culled"] + last["unplaced"]
+            drawn = last["drawn"] + last["culled"] + last["unplaced"] + last["hidden"]
             assert drawn == await page.evaluate("state.vehicles.size") >= 3
             # a logistics operator submits a parcel from the page: it is assigned to the drone
             desk = await _login(browser, site, "tok-logistics-1")

@@ -5,7 +5,8 @@ feed in one go (as the vehicle servers publish them), laid out on a grid of the 
 two discs overlap; then the page in headless chromium must count 1,000 vehicles and show each
 one's colour at its position on the vehicle canvas (read back pixel by pixel); panned so that part
 of the fleet leaves the canvas, the page must cull those and still draw every other one where it
-is; a vehicle's disc answers the mouse (tooltip, selection); events beyond the page's queue are
+is; a vehicle's disc answers the mouse (tooltip, selection); a kind switched off in the legend
+is not drawn; events beyond the page's queue are
 shown as missed. Correctness, not speed: nothing is timed.
 """
 
@@ -125,6 +126,17 @@ async def test_a_burst_of_1000_vehicles_is_counted_drawn_and_culled(
             )
             assert await page.locator("#vehicles li[data-id]").count() == 100  # the first 100
             assert "900 more" in await page.inner_text("#vehicles-more")
+            # the operator hides the drones in the legend: they are not drawn, the others are
+            await page.click("#legend input[data-kind=drone]")
+            drones = sum(1 for p in pixels.values() if p[0] == "drone")
+            await page.wait_for_function(
+                f"vehicleLayer.lastDraw.hidden === {drones}", timeout=20_000
+            )
+            shown: dict[str, list[Any]] = await page.evaluate(PIXELS)
+            assert all(p[4] == 0 for p in shown.values() if p[0] == "drone")  # transparent
+            assert all(tuple(p[1:4]) == COLOURS[p[0]] for p in shown.values() if p[0] != "drone")
+            await page.click("#legend input[data-kind=drone]")
+            await page.wait_for_function(f"vehicleLayer.lastDraw.drawn === {N}", timeout=20_000)
             # a click on a vehicle's disc selects it (the canvas finds the nearest vehicle)
             target = "bus-0001"
             x, y = await page.evaluate(ON_SCREEN, target)

@@ -168,8 +168,9 @@ map.on("mousemove", (e) => { // at most one look-up per frame
 });
 
 function drawLegend() {
-  const rows = [
-    ...Object.values(KIND_STYLE).map((s) => `<div><span class="sw" style="background:${s.color}"></span>${s.label}</div>`),
+  const rows = [ // vehicle kinds can be hidden from the map (the list keeps them)
+    ...Object.entries(KIND_STYLE).map(([kind, s]) => `<div><label><input type="checkbox" data-kind="${kind}" checked>
+      <span class="sw" style="background:${s.color}"></span>${s.label}</label></div>`),
     ...Object.values(AIRSPACE_STYLE).map((s) => `<div><span class="sw" style="background:${s.color}"></span>${s.label}</div>`),
   ];
   $("#legend").innerHTML = rows.join("");
@@ -514,6 +515,13 @@ function bindUi() {
     location.reload();
   });
   $("#vehicle-filter").addEventListener("input", () => renderVehicleList(true));
+  $("#legend").addEventListener("change", (e) => {
+    const kind = e.target.dataset?.kind;
+    if (!kind) return;
+    if (e.target.checked) vehicleLayer.hiddenKinds.delete(kind);
+    else vehicleLayer.hiddenKinds.add(kind);
+    requestDraw();
+  });
   $("#vehicles").addEventListener("click", (e) => {
     const li = e.target.closest("li[data-id]");
     if (li) selectVehicle(li.dataset.id);

@@ -30,7 +30,8 @@ const VehicleCanvas = L.Canvas.extend({
     L.Canvas.prototype.initialize.call(this, options);
     this._entries = entries;
     this.selected = null;
-    this.lastDraw = { drawn: 0, culled: 0, unplaced: 0, ms: 0 };
+    this.hiddenKinds = new Set(); // kinds the operator switched off in the legend
+    this.lastDraw = { drawn: 0, culled: 0, unplaced: 0, hidden: 0, ms: 0 };
     this._sprites = new Map(); // kind|lost|heading bucket -> ImageBitmap (or canvas)
   },
 
@@ -118,8 +119,13 @@ const VehicleCanvas = L.Canvas.extend({
     let drawn = 0;
     let culled = 0;
     let unplaced = 0;
+    let hidden = 0;
     let selected = null;
     for (const entry of this._entries()) {
+      if (this.hiddenKinds.has(entry.data.kind)) {
+        hidden += 1;
+        continue;
+      }
       this._project(entry, zoom);
       if (Number.isNaN(entry.px)) {
         unplaced += 1;
@@ -149,7 +155,7 @@ const VehicleCanvas = L.Canvas.extend({
       ctx.stroke();
       ctx.restore();
     }
-    this.lastDraw = { drawn, culled, unplaced, ms: performance.now() - t0 };
+    this.lastDraw = { drawn, culled, unplaced, hidden, ms: performance.now() - t0 };
   },
 
   /* The vehicle entry nearest to a layer point, within maxPx, or null. */
@@ -160,6 +166,7 @@ const VehicleCanvas = L.Canvas.extend({
     let best = null;
     let bestD2 = maxPx * maxPx;
     for (const entry of this._entries()) {
+      if (this.hiddenKinds.has(entry.data.kind)) continue;
       this._project(entry, zoom);
       if (Number.isNaN(entry.px)) continue;
       const dx = entry.px - origin.x - layerPoint.x;
