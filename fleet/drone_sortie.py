@@ -11,7 +11,7 @@ than guess. `no_fly_ahead` and `soc_needed` are the supervisor's look-ahead and 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import shapely
 
@@ -47,6 +47,7 @@ class Sortie:
     # not progress of this one until a new item is reached
     stale_reached: int | None = None
     fresh_reached: bool = False
+    landings: dict[int, tuple[float, float]] = field(default_factory=dict)  # NAV_LAND seq: pad
 
     def follow(self, s: DroneState) -> None:
         """Progress from telemetry; a reached item can be missed while the link is down.

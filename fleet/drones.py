@@ -296,7 +296,8 @@ class DroneOperations:
         lands = [k for k, it in enumerate(items) if it.command == NAV_LAND]
         port_land = lands[-2]  # the last landing is home; the one before it is the drone port
         sortie = Sortie(order_id, port_land, lands[-1], shapely.LineString(line), port=port,
-                        stale_reached=crew.handle.state.mission_reached_seq)
+                        stale_reached=crew.handle.state.mission_reached_seq,
+                        landings={k: (items[k].x / 1e7, items[k].y / 1e7) for k in lands})
         return plan, sortie, max(waits)
 
     def _layers(self) -> dict[bool, tuple[float, RouteOptions]]:
@@ -609,12 +610,11 @@ class DroneOperations:
         after `TERMINAL_WAIT_S` whatever happens."""
         if s.lat_deg is None or s.lon_deg is None or s.mode != "AUTO":
             return
-        pad = sortie.port if not sortie.delivered else home_pad(crew.handle.state, crew.home)
-        landing = (s.mission_seq or 0) in (sortie.land_seq, sortie.last_seq)
-        near = distance_m((s.lat_deg, s.lon_deg), pad) < HOLD_FROM_M
+        pad = sortie.landings.get(s.mission_seq or 0)  # a NAV_LAND is the current item
+        near = pad is not None and distance_m((s.lat_deg, s.lon_deg), pad) < HOLD_FROM_M
         now_s = self.service.clock.now_s()
         held = crew.hold_since_s is not None
-        busy = landing and near and (s.alt_rel_m or 0.0) > TERMINAL_ALT_M and pad_busy(
+        busy = pad is not None and near and (s.alt_rel_m or 0.0) > TERMINAL_ALT_M and pad_busy(
             pad, self._others(crew)
         )
         if busy and not held:
