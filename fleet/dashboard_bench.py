@@ -273,14 +273,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     try:
                         m = await measure_page(browser, port, args, counts)
                         version = browser.version
+                        # the page's subscription, while the page is still connected
+                        subs = [
+                            s
+                            for s in service.feed.subscriptions()
+                            if isinstance(s, CoalescingSubscription)
+                        ]
                     finally:
                         await browser.close()
             finally:
                 stop.set()
                 await publishing
-            subs = [
-                s for s in service.feed.subscriptions() if isinstance(s, CoalescingSubscription)
-            ]
     seconds = m["seconds"]
     page_figures = summarise(m["page"], seconds)
     server_figures = {
@@ -341,6 +344,14 @@ def report(r: dict[str, Any]) -> str:
         f" max {p['lag_ms']['max']} ms ({p['lag_samples']} samples)",
         f"  JS heap     {p['heap_mb']['start']} -> {p['heap_mb']['end']} MB;"
         f" vehicles in page {p['vehicles_in_page']}",
+        "  page's feed "
+        + (
+            "-"
+            if s["subscription"] is None
+            else f"{s['subscription']['frames']} frames with {s['subscription']['items_sent']}"
+            f" updates sent since it connected; {s['subscription']['coalesced']} coalesced,"
+            f" {s['subscription']['dropped']} dropped"
+        ),
         f"  CPU         chromium (all its processes) {s['browser_cpu_share_of_one_core']} of a"
         f" core; service + feed + bench driver {s['cpu_share_of_one_core']} of a core",
         f"  machine     {r['machine']['cpus']} CPUs, load {r['machine']['loadavg_1m']},"
