@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from fleet.demo.runner import run
-from sim.scenario.model import load_scenario
+from sim.scenario.model import Fault, load_scenario
 
 # Thresholds the CI run holds a scenario to (justified in docs/scenario.md).
 MIN_TRIP_ON_TIME_RATE = 0.9  # of completed trips
@@ -33,17 +33,39 @@ def _check(report: dict[str, Any], on_time_rate: float = MIN_TRIP_ON_TIME_RATE) 
     assert trips["on_time"] / trips["completed"] >= on_time_rate
 
 
+EVERY_FAULT = (
+    Fault("link_loss", 900.0, {"vehicle": "drone-03", "for_s": 40.0}),
+    Fault("battery_sag", 1200.0, {"vehicle": "drone-05", "drop_fraction": 0.3}),
+    Fault("gust_front", 1500.0, {"for_s": 600.0, "speed_m_s": 12.0, "from_deg": 240.0}),
+    Fault("ground_fault", 1000.0, {"vehicle": "bus-02", "for_s": 300.0}),
+    Fault("link_loss", 1100.0, {"vehicle": "pm-04", "for_s": 60.0}),
+    Fault("backend_restart", 2100.0, {}),
+)
+
+
 @pytest.mark.slow
-def test_fast_mode_day_is_byte_identical_per_seed_and_accounts_for_everything(
+@pytest.mark.timeout(900)  # about 2 x 40 s of CPU; a loaded machine stretches the wall time
+def test_fast_mode_with_every_fault_is_byte_identical_per_seed_and_accounts_for_everything(
     tmp_path: Path,
 ) -> None:
-    scenario = dataclasses.replace(load_scenario(), seed=7)
-    first = asyncio.run(run(scenario, fast=True, hours=1.5, speed=1.0, report_dir=tmp_path / "a"))
-    asyncio.run(run(scenario, fast=True, hours=1.5, speed=1.0, report_dir=tmp_path / "b"))
+    scenario = dataclasses.replace(load_scenario(), seed=7, faults=EVERY_FAULT)
+    first = asyncio.run(
+        run(scenario, fast=True, hours=1.0, speed=1.0, report_dir=tmp_path / "a", drones=True)
+    )
+    asyncio.run(
+        run(scenario, fast=True, hours=1.0, speed=1.0, report_dir=tmp_path / "b", drones=True)
+    )
     assert (tmp_path / "a" / "report.json").read_bytes() == (
         tmp_path / "b" / "report.json"
     ).read_bytes()
     _check(first)
+    orders, safety = first["orders"], first["safety"]
+    assert orders["completed"] > 0 and orders["on_time"] > 0  # parcels flown and delivered
+    assert safety["min_landing_battery_soc"] >= safety["reserve_soc"]
+    assert first["link_losses"]["count"] >= 2  # a drone's and a vehicle's, both handled
+    assert first["link_losses"]["restored"] == first["link_losses"]["count"]
+    # the restarted service rebuilt itself from the journal
+    assert first["supervisor_actions_by_kind"].get("recovered") == 1
     html = (tmp_path / "a" / "report.html").read_text(encoding="utf-8")
     assert "<svg" in html and "Safety" in html
     assert json.loads((tmp_path / "a" / "timing.json").read_text())["wall_s"] > 0
