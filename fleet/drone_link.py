@@ -54,9 +54,12 @@ def sped_up_stream_rates_hz(k: float) -> dict[str, float]:
 def link_config(clock_speed: float) -> LinkConfig:
     """The link's timing for a service clock `clock_speed` times faster than the wall.
 
-    The link counts in clock seconds; on a sped-up clock its heartbeats, stream rates and
-    timeouts are stretched by `k = speed / 5` so they keep the wall-clock behaviour of a 5x run
-    (a real deployment, speed 1, gets the defaults).
+    Heartbeats, stream rates and the link-state thresholds are clock times: stretched by
+    `k = speed / 5` they keep the wall-clock behaviour of a 5x run. Round-trip timeouts (command
+    ack, mission item, parameter) are stretched by the whole speed-up by the endpoint itself
+    (`LinkConfig.for_clock_speed`), so they are given here in wall seconds: a lost ack is asked
+    again after 1.5 s of wall time at any speed (given in clock seconds times k, they came to
+    27 s of wall time at 90x, and an upload with a lost item took half an hour of demo time).
     """
     k = max(1.0, clock_speed / 5.0)
     if k == 1.0:
@@ -66,10 +69,10 @@ def link_config(clock_speed: float) -> LinkConfig:
         degraded_after_s=5.0 * k,
         lost_after_s=15.0 * k,
         stream_rates_hz=sped_up_stream_rates_hz(k),
-        command_timing=CommandTiming(
-            ack_timeout_s=1.5 * k, attempts=3, in_progress_timeout_s=30.0 * k
-        ),
-        mission_timing=MissionTiming(item_timeout_s=min(1.5 * k, 3.0), retries=8),
-        # a parameter round trip has no autopilot-side deadline: a loaded machine gets time
-        param_timing=ParamTiming(timeout_s=3.0, attempts=5),
+        command_timing=CommandTiming(ack_timeout_s=1.5, attempts=3,
+                                     in_progress_timeout_s=30.0 * k),
+        # the copter re-asks for an item after k s of its clock and gives up after 8 k s
+        # (`CopterConfig.link_time_scale`): a second of wall time per item is well inside that
+        mission_timing=MissionTiming(item_timeout_s=1.0, retries=8),
+        param_timing=ParamTiming(timeout_s=2.0, attempts=5),
     )

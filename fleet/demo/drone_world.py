@@ -18,7 +18,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from fleet.drones import DroneOperations, sped_up_stream_rates_hz, warm_up_routers
+from fleet.drone_link import link_config as drone_link_config
+from fleet.drones import DroneOperations, warm_up_routers
 from fleet.service import FleetService
 from geofences.conformance import ConformanceChecker
 from geofences.frame import to_local, to_wgs84
@@ -30,10 +31,7 @@ from sim.scenario.model import Scenario
 from sim.scenario.record import Landing, RunRecord, Track, TrackPoint, Violation
 from vehicles.clock import Clock
 from vehicles.mavlink import UdpEndpoint
-from vehicles.mavlink.commands import CommandTiming
 from vehicles.mavlink.link import LinkConfig
-from vehicles.mavlink.mission import MissionTiming
-from vehicles.mavlink.params import ParamTiming
 from vehicles.mavlink.transport import Endpoint
 
 NOMINAL_V = 6 * 3.7
@@ -42,20 +40,8 @@ HOME_AREA_M = 100.0  # a copter this close to a site's point is on one of its pa
 
 
 def link_config(speed: float) -> LinkConfig:
-    k = max(1.0, speed / 5.0)
-    return LinkConfig(
-        heartbeat_period_s=k,
-        degraded_after_s=5.0 * k,
-        lost_after_s=15.0 * k,
-        stream_rates_hz=sped_up_stream_rates_hz(k),
-        command_timing=CommandTiming(
-            ack_timeout_s=1.5 * k, attempts=3, in_progress_timeout_s=30.0 * k
-        ),
-        # the autopilot gives up on an upload after 8 s of its clock: ask again well before that
-        mission_timing=MissionTiming(item_timeout_s=min(1.5 * k, 3.0), retries=8),
-        # a parameter round trip has no autopilot-side deadline: a loaded machine gets time
-        param_timing=ParamTiming(timeout_s=3.0, attempts=5),
-    )
+    """The service's link timing for the demo's clock (`fleet.drone_link.link_config`)."""
+    return drone_link_config(speed)
 
 
 class WorldCopter(Protocol):
