@@ -109,6 +109,7 @@ class DroneCrew:
     mission: str = "planned"  # state of the current mission (fleet.lifecycle.MISSION)
     fence_items: int = FENCE_ITEMS  # fence storage assumed; halved when the drone says NO_SPACE
     hold_since_s: float | None = None  # holding short of a busy landing pad since
+    landing_claim: tuple[float, float] | None = None  # the pad it is landing on, in its turn
 
     @property
     def state(self) -> DroneState:
@@ -466,6 +467,7 @@ class DroneOperations:
         crew.sortie = None
         crew.flags.clear()
         crew.hold_since_s = None
+        crew.landing_claim = None
         svc.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
 
     def _still_ours(self, crew: DroneCrew, order_id: str) -> None:
@@ -614,9 +616,13 @@ class DroneOperations:
         near = pad is not None and distance_m((s.lat_deg, s.lon_deg), pad) < HOLD_FROM_M
         now_s = self.service.clock.now_s()
         held = crew.hold_since_s is not None
-        busy = pad is not None and near and (s.alt_rel_m or 0.0) > TERMINAL_ALT_M and pad_busy(
-            pad, self._others(crew)
+        others = self._others(crew)
+        busy = pad is not None and near and (s.alt_rel_m or 0.0) > TERMINAL_ALT_M and (
+            pad_busy(pad, others) or any(o.landing_claim == pad for o in others)
         )
+        # the first in turn claims the pad until its landing item is done: two drones reaching
+        # it in the same pass would otherwise both go down
+        crew.landing_claim = pad if pad is not None and near and not busy else None
         if busy and not held:
             crew.hold_since_s = now_s
             self.service.supervisor_action(

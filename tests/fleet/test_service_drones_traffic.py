@@ -1,0 +1,60 @@
+"""Pads and turns: which pad a sortie gets at a drone port, and when a pad is busy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import shapely
+
+from fleet.drone_sortie import Sortie, distance_m, offset_point
+from fleet.drone_traffic import area_busy, home_pad, pad_busy, port_pad
+from vehicles.mavlink.telemetry import DroneState, Home
+
+PORT = (35.6472, 140.0486)
+
+
+@dataclass
+class Other:
+    state: DroneState
+    sortie: Sortie | None = None
+
+
+def drone(where: tuple[float, float], alt_m: float, armed: bool = True,
+          landed: str = "IN_AIR") -> DroneState:
+    return DroneState(sysid=2, lat_deg=where[0], lon_deg=where[1], alt_rel_m=alt_m,
+                      armed=armed, landed_state=landed)
+
+
+def heading_to(pad: tuple[float, float]) -> Sortie:
+    return Sortie("o", 5, 9, shapely.LineString([(0, 0), (1, 1)]), port=pad)
+
+
+def test_port_pads_are_shared_out_and_reused_when_all_are_taken() -> None:
+    first = port_pad(PORT, 2, [])
+    assert distance_m(first, PORT) < 1.0
+    second = port_pad(PORT, 2, [Other(drone(PORT, 60), heading_to(first))])
+    assert 19.0 < distance_m(second, PORT) < 21.0
+    both = [Other(drone(PORT, 60), heading_to(first)), Other(drone(PORT, 60), heading_to(second))]
+    assert port_pad(PORT, 2, both) == first  # fewest heading there, then the first pad
+    delivered = heading_to(first)
+    delivered.delivered = True  # on its way home: no longer heading for the pad
+    assert port_pad(PORT, 1, [Other(drone(PORT, 60), delivered)]) == first
+
+
+def test_a_pad_is_busy_with_a_drone_on_it_or_climbing_or_descending_nearby() -> None:
+    assert not pad_busy(PORT, [])
+    assert pad_busy(PORT, [Other(drone(PORT, 0.0, landed="ON_GROUND"))])  # armed, waiting on it
+    assert not pad_busy(PORT, [Other(drone(PORT, 0.0, armed=False, landed="ON_GROUND"))])
+    near = offset_point(PORT, 120.0, 0.0)
+    assert area_busy(PORT, [Other(drone(near, 30.0))])  # descending 120 m away
+    assert not area_busy(PORT, [Other(drone(near, 60.0))])  # passing at cruise altitude
+    assert not area_busy(PORT, [Other(drone(offset_point(PORT, 400.0, 0.0), 20.0))])
+
+
+def test_home_is_the_reported_pad_when_it_is_at_the_home_site() -> None:
+    pad = offset_point(PORT, 25.0, 25.0)
+    here = DroneState(sysid=1, home=Home(pad[0], pad[1], 0.0))
+    assert home_pad(here, PORT) == pad
+    far = offset_point(PORT, 5000.0, 0.0)
+    assert home_pad(DroneState(sysid=1, home=Home(far[0], far[1], 0.0)), PORT) == PORT
+    assert home_pad(DroneState(sysid=1), PORT) == PORT
