@@ -11,9 +11,12 @@ than guess. `no_fly_ahead` and `soc_needed` are the supervisor's look-ahead and 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import shapely
+from shapely.ops import substring
 
 from fleet.config import DroneFigures
 from geofences.conformance import ConformanceChecker, Violation
@@ -48,6 +51,48 @@ class Sortie:
     stale_reached: int | None = None
     fresh_reached: bool = False
     landings: dict[int, tuple[float, float]] = field(default_factory=dict)  # NAV_LAND seq: pad
+    progress_m: float = 0.0  # furthest along `path` the drone was seen (see `rest_m`)
+    progress_t_s: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """What a restarted service needs to follow this sortie (journaled at its start)."""
+        return {
+            "land_seq": self.land_seq,
+            "last_seq": self.last_seq,
+            "port": list(self.port),
+            "landings": [[k, lat, lon] for k, (lat, lon) in sorted(self.landings.items())],
+            "path": [[round(x, 1), round(y, 1)] for x, y in self.path.coords],
+        }
+
+    @classmethod
+    def from_json(cls, order_id: str, d: Mapping[str, Any]) -> Sortie:
+        path = [(float(x), float(y)) for x, y in d["path"]]
+        return cls(
+            order_id, int(d["land_seq"]), int(d["last_seq"]),
+            shapely.LineString(path) if len(path) >= 2 else shapely.LineString(),
+            port=(float(d["port"][0]), float(d["port"][1])),
+            landings={int(k): (float(lat), float(lon)) for k, lat, lon in d["landings"]},
+        )
+
+    def rest_m(self, x: float, y: float, now_s: float, speed_m_s: float) -> float:
+        """Path left to fly from (x, y) (local metres). The position is projected on the
+        stretch of path the drone can have reached since it was last seen (from 100 m behind
+        the furthest point reached to twice its speed times the time since, plus 200 m), so a
+        path that ends where it began reads as ending at home, not as all ahead, and a
+        corridor flown out and back is not mistaken for its return."""
+        total = self.path.length
+        if self.path.is_empty or total <= 0.0:
+            return 0.0
+        since_s = 0.0 if self.progress_t_s is None else max(0.0, now_s - self.progress_t_s)
+        lo = max(0.0, self.progress_m - 100.0)
+        hi = min(total, self.progress_m + 200.0 + 2.0 * speed_m_s * since_s)
+        window = substring(self.path, lo, hi)
+        along = lo
+        if isinstance(window, shapely.LineString) and window.length > 0.0:
+            along += float(window.project(shapely.Point(x, y)))
+        self.progress_m = max(self.progress_m, along)
+        self.progress_t_s = now_s
+        return max(0.0, total - along)
 
     def follow(self, s: DroneState) -> None:
         """Progress from telemetry; a reached item can be missed while the link is down.

@@ -1,11 +1,14 @@
 """Drone traffic at pads: where a sortie takes off and lands, and whose turn it is.
 
 A site has pads: the drone's own at home (the home its autopilot reports: ArduPilot sets it
-where the drone armed), `capacity` pads 20 m apart at a drone port. Movements near a pad go in
-turn, as at a vertiport: a departure waits while another drone climbs or descends within
-`TERMINAL_AREA_M` of its pad; an arrival holds short (the service pauses its mission) while its
-pad is taken or the area is busy. The rules read the drones' telemetry only (`DroneState`), so
-they hold for any autopilot the service flies.
+where the drone armed), `capacity` pads 20 m apart at a drone port. Pads closer together than
+the separation the report checks (50 m) are one terminal area: within `TERMINAL_AREA_M` of a
+pad, one drone moves at a time, as at a vertiport. The area is busy while another drone climbs
+or descends in it (airborne below `TERMINAL_ALT_M`), sits armed on the ground in it (its
+mission may take off at any moment: the end of a wait is the autopilot's, not ours), or has
+been cleared to land in it (its landing claim). A departure waits while the area is busy; an
+arrival holds short, `HOLD_FROM_M` out (the service pauses its mission), until it is clear.
+The rules read the drones' telemetry only (`DroneState`), so they hold for any autopilot.
 """
 
 from __future__ import annotations
@@ -23,16 +26,20 @@ TERMINAL_AREA_M = 200.0  # movements within this distance of a pad go in turn
 TERMINAL_ALT_M = 55.0  # below this (above ground) near a pad a drone is climbing or descending
 TERMINAL_WAIT_S = 300.0  # the longest a departure waits or an arrival holds for its turn
 HOLD_FROM_M = 600.0  # a drone on its way in holds this close to its pad when the pad is busy
+HOLD_SPACING_M = 250.0  # and this much further out for each drone already holding for the area
 
 
 class Traffic(Protocol):
-    """What the rules need of a drone: its telemetry and its current sortie."""
+    """What the rules need of a drone: its telemetry, its sortie and its landing claim."""
 
     @property
     def state(self) -> DroneState: ...
 
     @property
     def sortie(self) -> Sortie | None: ...
+
+    @property
+    def landing_claim(self) -> LatLon | None: ...
 
 
 def home_pad(state: DroneState, home_site: LatLon) -> LatLon:
@@ -53,24 +60,17 @@ def port_pad(site: LatLon, capacity: int, others: Iterable[Traffic]) -> LatLon:
 
 
 def area_busy(pad: LatLon, others: Iterable[Traffic], below_m: float = TERMINAL_ALT_M) -> bool:
-    """Another drone climbing or descending (airborne, below `below_m`) near the pad."""
+    """The terminal area around `pad` is busy (see the module docstring): another drone
+    within `TERMINAL_AREA_M` of it is airborne below `below_m`, armed on the ground, or
+    cleared to land within that distance."""
     for other in others:
+        claim = other.landing_claim
+        if claim is not None and distance_m(claim, pad) < TERMINAL_AREA_M:
+            return True
         st = other.state
         if not st.armed or st.lat_deg is None or st.lon_deg is None:
             continue
-        low = st.landed_state != "ON_GROUND" and (st.alt_rel_m or 0.0) < below_m
+        low = st.landed_state == "ON_GROUND" or (st.alt_rel_m or 0.0) < below_m
         if low and distance_m((st.lat_deg, st.lon_deg), pad) < TERMINAL_AREA_M:
             return True
     return False
-
-
-def pad_busy(pad: LatLon, others: Iterable[Traffic]) -> bool:
-    """Another drone armed on the pad itself, or the area around it busy."""
-    others = list(others)
-    for other in others:
-        st = other.state
-        if st.armed and st.lat_deg is not None and st.lon_deg is not None and (
-            distance_m((st.lat_deg, st.lon_deg), pad) < PAD_SPACING_M
-        ):
-            return True
-    return area_busy(pad, others)

@@ -2,8 +2,8 @@
 
 For each order the dispatcher assigned to a drone, a sortie: the legs (own pad -> warehouse to
 load, if not its own -> a pad at the drone port -> own pad) are routed through the airspace by
-`geofences.plan_route` (legs towards the port at the cruise altitude, the others
-`RETURN_LAYER_M` higher, so drones meeting head-on on a shared corridor pass a layer apart) and
+`geofences.plan_route` (eastbound legs at the cruise altitude, westbound ones `RETURN_LAYER_M`
+higher, so drones meeting head-on on a shared corridor pass a layer apart) and
 turned into a mission: take off, cruise waypoints, land and wait to load, land at the port,
 open the gripper as the wait begins, take off, cruise back, land. The fence is fitted to the
 path and to what the drone can store (`geofences.fit_fence`: an inclusion zone and every volume
@@ -47,11 +47,12 @@ from fleet.drone_sortie import (
 )
 from fleet.drone_traffic import (
     HOLD_FROM_M,
+    HOLD_SPACING_M,
     TERMINAL_ALT_M,
+    TERMINAL_AREA_M,
     TERMINAL_WAIT_S,
     area_busy,
     home_pad,
-    pad_busy,
     port_pad,
 )
 from fleet.lifecycle import MISSION, ORDER
@@ -87,6 +88,7 @@ MIS_OPTION_CONTINUE_AFTER_LAND = 4  # ArduPilot MIS_OPTIONS bit 2
 FENCE_TYPE_ALT_MAX_AND_POLYGONS = 5  # ArduPilot FENCE_TYPE bits 0 (max altitude) and 2 (zones)
 INT8, INT16 = int(C.MAV_PARAM_TYPE_INT8), int(C.MAV_PARAM_TYPE_INT16)
 LOOKAHEAD_S = 15.0  # conformance: how far ahead (at the current velocity) to look for no-fly
+ADOPT_WAIT_S = 120.0  # after a restart, how long a drone flying a sortie has to be heard
 MAX_SORTIE_ATTEMPTS = 3  # sorties that fail before take-off (upload, arming) before the order fails
 
 
@@ -109,7 +111,8 @@ class DroneCrew:
     mission: str = "planned"  # state of the current mission (fleet.lifecycle.MISSION)
     fence_items: int = FENCE_ITEMS  # fence storage assumed; halved when the drone says NO_SPACE
     hold_since_s: float | None = None  # holding short of a busy landing pad since
-    landing_claim: tuple[float, float] | None = None  # the pad it is landing on, in its turn
+    hold_pad: tuple[float, float] | None = None  # the pad it holds for
+    landing_claim: tuple[float, float] | None = None  # the pad it lands on or leaves, in its turn
 
     @property
     def state(self) -> DroneState:
@@ -149,7 +152,8 @@ class DroneOperations:
                 v.id, v.sysid, (site.lat_deg, site.lon_deg), self.endpoint.drone(v.sysid)
             )
             self.crews[v.id] = crew
-            self._tasks.append(asyncio.create_task(self._fly_loop(crew)))
+            adopted = self._in_flight(crew)
+            self._tasks.append(asyncio.create_task(self._fly_loop(crew, adopted)))
         self._tasks.append(asyncio.create_task(self._watch_loop()))
 
     async def stop(self) -> None:
@@ -196,7 +200,49 @@ class DroneOperations:
         return {"vehicle_id": vehicle_id, "action": action, "accepted": True, "detail": ""}
 
     # ------------------------------------------------------------------ sorties
-    async def _fly_loop(self, crew: DroneCrew) -> None:
+    def _in_flight(self, crew: DroneCrew) -> tuple[str, Sortie] | None:
+        """After a restart: the sortie this drone was flying when the last service stopped
+        (an order of its loaded or in flight, and the journaled start of that mission)."""
+        svc = self.service
+        flying = [o for o in svc.records.orders.values()
+                  if o.vehicle_id == crew.vehicle_id and o.state in ("loaded", "in_flight")]
+        if not flying:
+            return None
+        order_id = flying[0].id
+        for entry in reversed(svc.journal.history(crew.vehicle_id)):
+            data = entry.data
+            if (entry.kind == "mission.state" and data.get("order_id") == order_id
+                    and data.get("state") == "started" and "sortie" in data):
+                sortie = Sortie.from_json(order_id, data["sortie"])
+                sortie.was_armed = True  # it was flying; the restart hid part of the flight
+                sortie.link_losses = 1
+                return order_id, sortie
+        return None
+
+    async def _adopt(self, crew: DroneCrew, order_id: str, sortie: Sortie) -> None:
+        """Follow a sortie a previous service started (see `_in_flight`), journaled."""
+        crew.mission, crew.sortie = "started", sortie
+        self.service.supervisor_action(
+            crew.vehicle_id, "sortie adopted after restart",
+            f"{order_id}: following the mission to its end (port landing is item "
+            f"{sortie.land_seq})",
+        )
+        try:
+            waited_s = 0.0
+            while crew.handle.link_state is not LinkState.UP:  # its state, not a default
+                if waited_s >= ADOPT_WAIT_S:
+                    raise LinkError(f"no link {ADOPT_WAIT_S:.0f} s after the restart")
+                await self.service.clock.sleep(1.0)
+                waited_s += 1.0
+            await self._follow(crew, order_id, sortie)
+        except LinkError as exc:
+            crew.sortie = None
+            self._sortie_failed(crew, order_id, f"{crew.vehicle_id}: {exc}")
+
+    async def _fly_loop(self, crew: DroneCrew, adopted: tuple[str, Sortie] | None = None
+                        ) -> None:
+        if adopted is not None:
+            await self._adopt(crew, *adopted)
         while True:
             await crew.wake.wait()
             crew.wake.clear()
@@ -261,11 +307,11 @@ class DroneOperations:
         layers = self._layers()
         legs = [(a, b, i) for i, (a, b) in enumerate(itertools.pairwise(stops)) if a != b]
         if legs:
-            steps = [mp.Takeoff(layers[legs[0][2] == 1][0])]
+            steps = [mp.Takeoff(layers[eastbound(legs[0][0], legs[0][1])][0])]
         for n, (a, b, i) in enumerate(legs):
-            # towards the drone port at the cruise altitude, every other leg a layer higher:
-            # drones meeting head-on on a shared corridor pass a layer apart
-            leg_alt, options = layers[i == 1]
+            # the semicircular rule: eastbound legs at the cruise altitude, westbound ones a
+            # layer higher, so drones meeting head-on on a shared corridor pass a layer apart
+            leg_alt, options = layers[eastbound(a, b)]
             route = plan_route(svc.airspace, a, b, options)
             if not route.legal and options is not svc.route_options:
                 leg_alt, options = alt, svc.route_options
@@ -277,7 +323,8 @@ class DroneOperations:
                 mp.Waypoint(w.lat_deg, w.lon_deg, max(leg_alt, w.alt_agl_m), speed_m_s=speed)
                 for w in route.waypoints[1:-1]
             ]
-            next_alt = layers[legs[n + 1][2] == 1][0] if n + 1 < len(legs) else alt
+            nxt = legs[n + 1] if n + 1 < len(legs) else None
+            next_alt = layers[eastbound(nxt[0], nxt[1])][0] if nxt is not None else alt
             if i == 0:  # at the warehouse (not home): land to load
                 steps.append(mp.LandAndWait(*b, wait_s=d.loading_s, takeoff_alt_m=next_alt))
                 waits.append(d.loading_s)
@@ -379,6 +426,7 @@ class DroneOperations:
             raise ValueError(f"no fence fits the drone: {exc}") from exc
         handle = crew.handle
         crew.mission = "planned"
+        await self._battery_for(crew, order_id, sortie)
         self._mission_state(
             crew,
             order_id,
@@ -404,6 +452,7 @@ class DroneOperations:
         while area_busy(pad, self._others(crew), below_m) and waited_s < TERMINAL_WAIT_S:
             await svc.clock.sleep(2.0)  # departures in turn (`fleet.drone_traffic`)
             waited_s += 2.0
+        crew.landing_claim = pad  # its turn: others wait until it is armed and then climbing
         try:
             self._still_ours(crew, order_id)
             await handle.set_mode(FlightMode.GUIDED)
@@ -411,16 +460,23 @@ class DroneOperations:
             self._still_ours(crew, order_id)
             await handle.start_mission()
         except LinkError as exc:
+            crew.landing_claim = None
             self._mission_state(crew, order_id, "cancelled", str(exc))
             if handle.state.armed and handle.state.landed_state == "ON_GROUND":
                 with contextlib.suppress(LinkError):
                     await handle.disarm()
             raise
-        self._mission_state(crew, order_id, "started")
+        self._mission_state(crew, order_id, "started", sortie=sortie.to_json())
         crew.sortie = sortie
         svc.record_order_state(order_id, "loaded", crew.vehicle_id)
         svc.record_order_state(order_id, "in_flight", crew.vehicle_id)
         svc.record_vehicle_state(crew.vehicle_id, "busy", crew.vehicle_id)
+        await self._follow(crew, order_id, sortie)
+
+    async def _follow(self, crew: DroneCrew, order_id: str, sortie: Sortie) -> None:
+        """Follow a started sortie to its end: the delivery (or where it fell short), then the
+        landing back home."""
+        svc, handle = self.service, crew.handle
         longest_s = 6 * 3600.0
 
         def past_port(st: DroneState) -> bool:
@@ -453,7 +509,8 @@ class DroneOperations:
             svc.fail_order(order_id, f"{crew.vehicle_id} {sortie.short_of_port(down, sites)}",
                            crew.vehicle_id)
         sortie.delivered = True
-        crew.queue.remove(order_id)
+        if order_id in crew.queue:
+            crew.queue.remove(order_id)
         svc.drones.release(order_id)
 
         def landed(st: DroneState) -> bool:
@@ -466,9 +523,42 @@ class DroneOperations:
         )
         crew.sortie = None
         crew.flags.clear()
-        crew.hold_since_s = None
+        crew.hold_since_s = crew.hold_pad = None
         crew.landing_claim = None
         svc.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
+
+    async def _battery_for(self, crew: DroneCrew, order_id: str, sortie: Sortie) -> None:
+        """Pre-flight: the battery holds the whole sortie (its path at cruise, every landing, the
+        reserve and the supervisor's margin: what the supervisor checks in flight). A drone back
+        from a sortie waits for its battery swap (up to `battery_swap_s` and a minute more);
+        a battery still short, or no battery telemetry, cancels the sortie (ValueError: the
+        order is dispatched again)."""
+        svc = self.service
+        d, sv = svc.config.drone, svc.config.supervisor
+        need = soc_needed(sortie.path.length, max(0, len(sortie.landings) - 1), d,
+                          d.reserve_fraction + sv.battery_margin_fraction)
+        if need > 1.0:
+            raise ValueError(f"the sortie needs {need:.0%} of a battery (reserve included)")
+
+        def soc() -> float | None:
+            pct = crew.handle.state.battery_remaining_pct
+            return None if pct is None else pct / 100.0
+
+        waited_s, limit_s = 0.0, d.battery_swap_s + 60.0
+        while (now := soc()) is None or now < need:
+            if waited_s == 0.0:
+                svc.supervisor_action(
+                    crew.vehicle_id, "battery short for the sortie: wait for a swap",
+                    f"{order_id}: {'unknown' if now is None else f'{now:.0%}'} left, "
+                    f"the sortie needs {need:.0%} (reserve and margin included)",
+                )
+            if waited_s >= limit_s:
+                left = "unknown" if now is None else f"{now:.0%}"
+                raise ValueError(f"battery {left} after {waited_s:.0f} s on the ground; "
+                                 f"the sortie needs {need:.0%}")
+            await svc.clock.sleep(5.0)
+            waited_s += 5.0
+            self._still_ours(crew, order_id)
 
     def _still_ours(self, crew: DroneCrew, order_id: str) -> None:
         """Before take-off: the order is still this drone's to fly (a lost link meanwhile has
@@ -477,15 +567,18 @@ class DroneOperations:
         if state != "assigned" or order_id not in crew.queue:
             raise SortieWithdrawnError(f"order {order_id} is {state} now; not taking off")
 
-    def _mission_state(self, crew: DroneCrew, order_id: str, state: str, detail: str = "") -> None:
-        """Move the drone's mission along the MISSION lifecycle table, journaled."""
+    def _mission_state(self, crew: DroneCrew, order_id: str, state: str, detail: str = "",
+                       sortie: dict[str, Any] | None = None) -> None:
+        """Move the drone's mission along the MISSION lifecycle table, journaled (a started
+        one with its sortie, so a restarted service can follow it to its end)."""
         MISSION.check(crew.mission, state)
         crew.mission = state
         self.service.record_event(
             "mission.state",
             crew.vehicle_id,
             crew.vehicle_id,
-            {"state": state, "order_id": order_id, **({"detail": detail} if detail else {})},
+            {"state": state, "order_id": order_id, **({"detail": detail} if detail else {}),
+             **({"sortie": sortie} if sortie is not None else {})},
         )
 
     # ------------------------------------------------------------------ supervisor
@@ -553,14 +646,10 @@ class DroneOperations:
             and s.lon_deg is not None
             and "battery" not in crew.flags
         ):
-            here = shapely.Point(*to_local(s.lat_deg, s.lon_deg))
-            rest_m = (
-                max(0.0, sortie.path.length - sortie.path.project(here))
-                if not sortie.path.is_empty
-                else 0.0
-            )
-            home_m = here.distance(shapely.Point(*to_local(*crew.home)))
+            x, y = to_local(s.lat_deg, s.lon_deg)
             d = svc.config.drone
+            rest_m = sortie.rest_m(x, y, svc.clock.now_s(), d.cruise_speed_m_s)
+            home_m = shapely.Point(x, y).distance(shapely.Point(*to_local(*crew.home)))
             reserve = d.reserve_fraction + sv.battery_margin_fraction
             landings = 0 if sortie.delivered else 1
             need_rest = soc_needed(rest_m, landings, d, reserve)
@@ -606,32 +695,55 @@ class DroneOperations:
         return [c for c in self.crews.values() if c is not crew]
 
     def _landing_turn(self, crew: DroneCrew, sortie: Sortie, s: DroneState) -> None:
-        """Landings in turn: a drone on its way in to land (the current item is a NAV_LAND)
-        holds where it is (MAV_CMD_DO_PAUSE_CONTINUE) while its pad is taken (another drone
-        armed on it) or another drone climbs or descends near it; it goes on once clear, or
-        after `TERMINAL_WAIT_S` whatever happens."""
+        """Landings in turn: a drone on its way in to land holds where it is
+        (MAV_CMD_DO_PAUSE_CONTINUE) while the terminal area around the pad of its next NAV_LAND
+        is busy (`fleet.drone_traffic.area_busy`), once within `HOLD_FROM_M` of the pad plus
+        `HOLD_SPACING_M` for every drone already holding for that area (a drone coming in behind
+        one that holds stops short of it, not on top of it); those holding go in the order they
+        began to hold. It goes on once clear, or after
+        `TERMINAL_WAIT_S` whatever happens (and then does not hold again in that sortie)."""
         if s.lat_deg is None or s.lon_deg is None or s.mode != "AUTO":
             return
-        pad = sortie.landings.get(s.mission_seq or 0)  # a NAV_LAND is the current item
-        near = pad is not None and distance_m((s.lat_deg, s.lon_deg), pad) < HOLD_FROM_M
+        # the next landing of the mission (the current item or one after it): an arrival holds
+        # on its way in, not over the pad once the NAV_LAND is current
+        seq = s.mission_seq or 0
+        pad = sortie.landings[min(k for k in sortie.landings if k >= seq)] if any(
+            k >= seq for k in sortie.landings) else None
         now_s = self.service.clock.now_s()
         held = crew.hold_since_s is not None
         others = self._others(crew)
-        busy = pad is not None and near and (s.alt_rel_m or 0.0) > TERMINAL_ALT_M and (
-            pad_busy(pad, others) or any(o.landing_claim == pad for o in others)
-        )
+        near = busy = False
+        if pad is not None:
+            holding = [
+                o for o in others if o.hold_since_s is not None and o.hold_pad is not None
+                and distance_m(o.hold_pad, pad) < TERMINAL_AREA_M
+            ]
+            # first come, first served: the drone cleared last pass goes on, then those that
+            # began to hold earlier, then newcomers
+            first = -math.inf if crew.landing_claim == pad else math.inf
+            mine = (crew.hold_since_s if held else first, crew.vehicle_id)
+            queued = any((o.hold_since_s, o.vehicle_id) < mine for o in holding)
+            near = distance_m((s.lat_deg, s.lon_deg), pad) < HOLD_FROM_M + HOLD_SPACING_M * len(
+                holding)
+            busy = near and (s.alt_rel_m or 0.0) > TERMINAL_ALT_M and (
+                queued or area_busy(pad, others))
         # the first in turn claims the pad until its landing item is done: two drones reaching
         # it in the same pass would otherwise both go down
         crew.landing_claim = pad if pad is not None and near and not busy else None
-        if busy and not held:
-            crew.hold_since_s = now_s
+        if busy and not held and "hold_expired" not in crew.flags:
+            crew.hold_since_s, crew.hold_pad = now_s, pad
             self.service.supervisor_action(
                 crew.vehicle_id, "landing pad busy: hold", "another drone is on or over the pad"
             )
             self._spawn(crew.handle.pause_mission())
         elif held and (not busy or now_s - (crew.hold_since_s or now_s) > TERMINAL_WAIT_S):
-            crew.hold_since_s = None
-            self.service.supervisor_action(crew.vehicle_id, "landing pad clear: go on", "")
+            if busy:
+                crew.flags.add("hold_expired")
+            crew.hold_since_s = crew.hold_pad = None
+            self.service.supervisor_action(
+                crew.vehicle_id, "landing pad clear: go on",
+                "" if not busy else f"held {TERMINAL_WAIT_S:.0f} s: going on",
+            )
             self._spawn(crew.handle.resume_mission())
 
     def _link_lost(self, crew: DroneCrew) -> None:
@@ -671,9 +783,17 @@ class DroneOperations:
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no warning
 
 
+def eastbound(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """The leg from `a` to `b` (lat, lon) has a course of 0-179 degrees (east of north)."""
+    (xa, ya), (xb, yb) = to_local(*a), to_local(*b)
+    return xb > xa or (xb == xa and yb > ya)
+
+
 def flight_layers(options: RouteOptions) -> dict[bool, tuple[float, RouteOptions]]:
-    """(altitude, route options) of legs towards a drone port (True) and of the others, which
-    fly `RETURN_LAYER_M` higher (under the ceiling, with the vertical clearance)."""
+    """(altitude, route options) of eastbound legs (True: the cruise altitude) and of
+    westbound ones (False), which fly `RETURN_LAYER_M` higher (under the ceiling, with the
+    vertical clearance): the semicircular rule of crewed flight, so opposite courses on one
+    corridor are a layer apart."""
     alt = options.cruise_alt_m
     high = min(alt + RETURN_LAYER_M, CEILING_AGL_M - options.vertical_clearance_m)
     if high <= alt:

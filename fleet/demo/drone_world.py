@@ -129,7 +129,7 @@ class DroneWorld:
         if not self.copters:
             return
         now = self.clock.now_s()
-        airborne = []
+        airborne: list[tuple[str, float, float, float]] = []
         sample = now >= self.next_track_s
         if sample:
             self.next_track_s = now + 10.0
@@ -144,7 +144,7 @@ class DroneWorld:
                 crew.landed_at_s = now
             crew.airborne = flying
             if flying:
-                airborne.append((lat, lon, fc.alt_amsl_m))
+                airborne.append((did, lat, lon, fc.alt_amsl_m))
                 record.busy_s[did] = record.busy_s.get(did, 0.0)
             else:
                 self._crew_work(did, copter, now)
@@ -166,11 +166,14 @@ class DroneWorld:
                 used = (crew.last_soc - fc.battery.soc) * self.scenario.drone.battery_wh
                 record.energy_wh[did] = record.energy_wh.get(did, 0.0) + used
             crew.last_soc = fc.battery.soc
-        for i in range(len(airborne)):
-            for j in range(i + 1, len(airborne)):
-                record.min_drone_separation_m = min(
-                    record.min_drone_separation_m, _dist3(airborne[i], airborne[j])
-                )
+        for i, (a, *pa) in enumerate(airborne):
+            for b, *pb in airborne[i + 1:]:
+                d_m = _dist3((pa[0], pa[1], pa[2]), (pb[0], pb[1], pb[2]))
+                if d_m < record.min_drone_separation_m:
+                    record.min_drone_separation_m = d_m
+                    record.closest_approach = (
+                        round(now, 1), a, b, round(pa[0], 6), round(pa[1], 6), round(pa[2], 1)
+                    )
 
     def new_crew(self, vehicle_id: str) -> None:
         self.crew[vehicle_id] = _Crew()

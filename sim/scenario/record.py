@@ -100,6 +100,8 @@ class RunRecord:
     busy_s: dict[str, float] = field(default_factory=dict)
     energy_wh: dict[str, float] = field(default_factory=dict)
     min_drone_separation_m: float = math.inf
+    # where the two closest airborne drones were: (time s, id, id, lat, lon, alt m of the first)
+    closest_approach: tuple[float, str, str, float, float, float] | None = None
     supervisor_actions: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -230,5 +232,12 @@ def kpis(record: RunRecord) -> dict[str, Any]:
             "landing_reserve_held": min_soc is None or min_soc >= record.reserve_soc - 1e-9,
             "min_drone_separation_m": _r(record.min_drone_separation_m, 1),
             "separation_threshold_m": _r(record.separation_threshold_m, 1),
+            "closest_approach": None if record.closest_approach is None else {
+                "t_s": record.closest_approach[0],
+                "drones": list(record.closest_approach[1:3]),
+                "lat_deg": record.closest_approach[3],
+                "lon_deg": record.closest_approach[4],
+                "alt_m": record.closest_approach[5],
+            },
         },
     }

@@ -62,10 +62,14 @@ def test_fast_mode_with_every_fault_is_byte_identical_per_seed_and_accounts_for_
     orders, safety = first["orders"], first["safety"]
     assert orders["completed"] > 0 and orders["on_time"] > 0  # parcels flown and delivered
     assert safety["min_landing_battery_soc"] >= safety["reserve_soc"]
+    assert safety["min_drone_separation_m"] >= safety["separation_threshold_m"]
     assert first["link_losses"]["count"] >= 2  # a drone's and a vehicle's, both handled
     assert first["link_losses"]["restored"] == first["link_losses"]["count"]
     # the restarted service rebuilt itself from the journal
     assert first["supervisor_actions_by_kind"].get("recovered") == 1
+    # drones in flight at the restart were followed to the end by the new service
+    assert first["supervisor_actions_by_kind"].get("sortie adopted after restart", 0) >= 1
+    assert not any("in_flight" in reason for reason in orders["reasons"])
     html = (tmp_path / "a" / "report.html").read_text(encoding="utf-8")
     assert "<svg" in html and "Safety" in html
     assert json.loads((tmp_path / "a" / "timing.json").read_text())["wall_s"] > 0

@@ -86,3 +86,25 @@ def test_a_previous_flights_progress_is_not_this_sorties() -> None:
                                  mission_reached_seq=8))
     assert s.past_port
     assert (s.port_miss_m or 1e9) < 10.0
+
+
+def test_the_rest_of_a_round_trip_at_its_end_is_nothing_not_all_of_it() -> None:
+    # out 2 km east and back: home is both ends of the path
+    trip = Sortie("o", 5, 9, shapely.LineString([(0, 0), (2000, 0), (0, 0)]))
+    assert trip.rest_m(0.0, 0.0, 0.0, 10.0) == 4000.0  # at take-off: all of it
+    for t in range(1, 41):  # out and back at 100 m/s of track per second, seen every second
+        x = 100.0 * t if t <= 20 else 4000.0 - 100.0 * t
+        rest, true = trip.rest_m(x, 0.0, float(t), 100.0), 4000.0 - 100.0 * t
+        # at the turn a point is both 100 m before it and 100 m after it: the estimate may
+        # take the earlier (more left to fly), never the later
+        assert true - 1.0 < rest < true + 201.0, (t, rest)
+    assert trip.rest_m(0.0, 0.0, 41.0, 100.0) < 1.0  # landing home: nothing left
+
+
+def test_a_sortie_survives_the_journal() -> None:
+    first = Sortie("o-1", 7, 12, shapely.LineString([(0, 0), (100.04, 5.0), (300.0, -2.0)]),
+                   port=(35.64, 140.05), landings={3: (35.66, 139.93), 7: (35.64, 140.05)})
+    again = Sortie.from_json("o-1", first.to_json())
+    assert (again.land_seq, again.last_seq, again.port, again.landings) == (
+        first.land_seq, first.last_seq, first.port, first.landings)
+    assert abs(again.path.length - first.path.length) < 0.5

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import shapely
 
 from fleet.drone_sortie import Sortie, distance_m, offset_point
-from fleet.drone_traffic import area_busy, home_pad, pad_busy, port_pad
+from fleet.drone_traffic import area_busy, home_pad, port_pad
 from vehicles.mavlink.telemetry import DroneState, Home
 
 PORT = (35.6472, 140.0486)
@@ -17,6 +17,7 @@ PORT = (35.6472, 140.0486)
 class Other:
     state: DroneState
     sortie: Sortie | None = None
+    landing_claim: tuple[float, float] | None = None
 
 
 def drone(where: tuple[float, float], alt_m: float, armed: bool = True,
@@ -41,14 +42,19 @@ def test_port_pads_are_shared_out_and_reused_when_all_are_taken() -> None:
     assert port_pad(PORT, 1, [Other(drone(PORT, 60), delivered)]) == first
 
 
-def test_a_pad_is_busy_with_a_drone_on_it_or_climbing_or_descending_nearby() -> None:
-    assert not pad_busy(PORT, [])
-    assert pad_busy(PORT, [Other(drone(PORT, 0.0, landed="ON_GROUND"))])  # armed, waiting on it
-    assert not pad_busy(PORT, [Other(drone(PORT, 0.0, armed=False, landed="ON_GROUND"))])
+def test_the_terminal_area_is_busy_while_another_drone_moves_waits_armed_or_is_cleared() -> None:
+    assert not area_busy(PORT, [])
+    assert area_busy(PORT, [Other(drone(PORT, 0.0, landed="ON_GROUND"))])  # armed, waiting on it
+    next_pad = offset_point(PORT, 0.0, 20.0)  # the port's second pad: one terminal area
+    assert area_busy(PORT, [Other(drone(next_pad, 0.0, landed="ON_GROUND"))])
+    assert not area_busy(PORT, [Other(drone(PORT, 0.0, armed=False, landed="ON_GROUND"))])
     near = offset_point(PORT, 120.0, 0.0)
     assert area_busy(PORT, [Other(drone(near, 30.0))])  # descending 120 m away
     assert not area_busy(PORT, [Other(drone(near, 60.0))])  # passing at cruise altitude
     assert not area_busy(PORT, [Other(drone(offset_point(PORT, 400.0, 0.0), 20.0))])
+    far = offset_point(PORT, 3000.0, 0.0)  # cleared to land on the next pad, still far out
+    assert area_busy(PORT, [Other(drone(far, 60.0), landing_claim=next_pad)])
+    assert not area_busy(PORT, [Other(drone(far, 60.0), landing_claim=far)])
 
 
 def test_home_is_the_reported_pad_when_it_is_at_the_home_site() -> None:
@@ -58,3 +64,14 @@ def test_home_is_the_reported_pad_when_it_is_at_the_home_site() -> None:
     far = offset_point(PORT, 5000.0, 0.0)
     assert home_pad(DroneState(sysid=1, home=Home(far[0], far[1], 0.0)), PORT) == PORT
     assert home_pad(DroneState(sysid=1), PORT) == PORT
+
+
+def test_opposite_courses_fly_different_layers() -> None:
+    from fleet.drones import eastbound, flight_layers
+    from geofences.route import RouteOptions
+
+    east, west = offset_point(PORT, 100.0, 3000.0), offset_point(PORT, -100.0, -3000.0)
+    assert eastbound(PORT, east) and not eastbound(east, PORT)
+    assert not eastbound(PORT, west) and eastbound(west, PORT)
+    layers = flight_layers(RouteOptions())
+    assert layers[False][0] - layers[True][0] >= 50.0  # head-on pairs pass a layer apart
