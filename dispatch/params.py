@@ -83,6 +83,11 @@ class SolverParams:
         alns_fleet_share: with `fleet_reduction`, share of the budget for ALNS route
             elimination from the warm start before OR-Tools (0: none; problems the ALNS
             cannot hold skip it).
+        route_min_share: with `fleet_reduction` and the PyVRP warm start, share of the budget
+            for ejection-pool route minimisation (`dispatch.solver.route_min`, Nagata and
+            Bräysy) after PyVRP's first plan; PyVRP then shortens its plan with the fleet
+            capped at the count reached (0: none; only problems of single visits, e.g.
+            VRPTW, use it; others keep PyVRP's own fleet restriction).
         lns_share: share of the budget (time, or rounds of `solution_limit` in deterministic
             mode) spent on ruin-and-recreate rounds after the main search (0: none).
         log_search: let OR-Tools print its search log.
@@ -101,6 +106,7 @@ class SolverParams:
     warm_start: str = "none"
     warm_start_share: float = 0.3
     alns_fleet_share: float = 0.0
+    route_min_share: float = 0.0
     lns_share: float = 0.0
     log_search: bool = False
 
@@ -136,6 +142,8 @@ class SolverParams:
             raise ParamsError("warm_start_share: must be within 0..1")
         if not (math.isfinite(self.alns_fleet_share) and 0.0 <= self.alns_fleet_share < 1.0):
             raise ParamsError("alns_fleet_share: must be within 0..1 (excluding 1)")
+        if not (math.isfinite(self.route_min_share) and 0.0 <= self.route_min_share < 1.0):
+            raise ParamsError("route_min_share: must be within 0..1 (excluding 1)")
         if not (math.isfinite(self.lns_share) and 0.0 <= self.lns_share < 1.0):
             raise ParamsError("lns_share: must be within 0..1 (excluding 1)")
 
@@ -181,6 +189,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "warm_start": (str,),
     "warm_start_share": (int, float),
     "alns_fleet_share": (int, float),
+    "route_min_share": (int, float),
     "lns_share": (int, float),
     "log_search": (bool,),
 }

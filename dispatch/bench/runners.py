@@ -5,10 +5,13 @@ same time budget, and returns visit lists (plus a schedule when the solver gives
 checker then judges all of them the same way, from the instance file.
 
 Solvers:
-* `ours`: our dispatcher as shipped for these sets. Solomon and Li & Lim: a PyVRP warm start
-  (50 % of the budget: large fixed vehicle cost, route elimination by fleet restriction,
-  polish), then ALNS route elimination from its plan for up to 35 %
-  (`alns.eliminate_routes`), then OR-Tools with route elimination and guided local search.
+* `ours`: our dispatcher as shipped for these sets. Li & Lim: a PyVRP warm start (50 % of
+  the budget: large fixed vehicle cost, route elimination by fleet restriction, polish),
+  then ALNS route elimination from its plan for up to 35 % (`alns.eliminate_routes`), then
+  OR-Tools with route elimination and guided local search. Solomon: a PyVRP warm start for
+  85 % (its first plan, then ejection-pool route minimisation, `route_min`, for up to 20 %
+  of the budget, then PyVRP again with the fleet capped at the count reached), then
+  OR-Tools as for Li & Lim.
   DARP (ride times PyVRP cannot hold): our pickup-and-delivery ALNS (`dispatch.solver.alns`,
   exact ride-time scheduling) for 95 % of the budget, then OR-Tools guided local search from
   its plan.
@@ -16,8 +19,8 @@ Solvers:
   local cheapest insertion, guided local search, then OR-Tools ruin-and-recreate rounds for
   half the budget (the previous recipe).
 
-Compilation of the ALNS kernels (numba, cached on disk after the first run) happens before
-the clock starts (`alns.warm_up`), like an import.
+Compilation of the ALNS and route-minimisation kernels (numba, cached on disk after the first
+run) happens before the clock starts (`alns.warm_up`, `route_min.warm_up`), like an import.
 * `vroom`: pyvroom, exploration level 5, one thread.
 * `pyvrp`: PyVRP's hybrid genetic search alone, with a large vehicle fixed cost.
 """
@@ -31,12 +34,14 @@ from typing import Any
 
 from dispatch.params import SolverParams
 from dispatch.problem import Problem
-from dispatch.solver import alns, solve
+from dispatch.solver import alns, route_min, solve
 
 SCALE_TIMES = 1000.0
 DARP_ALNS_SHARE = 0.95
-PYVRP_SHARE = 0.5  # Solomon and Li & Lim: PyVRP warm start, then
+PYVRP_SHARE = 0.5  # Li & Lim: PyVRP warm start, then
 ALNS_FLEET_SHARE = 0.35  # ALNS route elimination, then OR-Tools
+VRPTW_PYVRP_SHARE = 0.85  # Solomon: PyVRP warm start (first plan, route minimisation,
+VRPTW_ROUTE_MIN_SHARE = 0.2  # polish with the fleet capped), then OR-Tools
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,7 @@ def ours_params(kind: str, time_limit_s: float, seed: int, warm: bool) -> Solver
             seed=seed,
             lns_share=0.5,
         )
+    vrptw = kind == "vrptw"
     return SolverParams(
         time_limit_s=time_limit_s,
         first_solution="PARALLEL_CHEAPEST_INSERTION",
@@ -76,8 +82,9 @@ def ours_params(kind: str, time_limit_s: float, seed: int, warm: bool) -> Solver
         seed=seed,
         fleet_reduction=True,
         warm_start="pyvrp" if warm else "none",
-        warm_start_share=PYVRP_SHARE,
-        alns_fleet_share=ALNS_FLEET_SHARE if warm else 0.0,
+        warm_start_share=VRPTW_PYVRP_SHARE if vrptw else PYVRP_SHARE,
+        alns_fleet_share=ALNS_FLEET_SHARE if warm and not vrptw else 0.0,
+        route_min_share=VRPTW_ROUTE_MIN_SHARE if warm and vrptw else 0.0,
     )
 
 
@@ -85,6 +92,8 @@ def _run_ours(problem: Problem, kind: str, time_limit_s: float, seed: int, warm:
     params = ours_params(kind, time_limit_s, seed, warm)
     if params.warm_start == "alns":
         alns.warm_up()
+    if params.route_min_share > 0:
+        route_min.warm_up()
     t0 = time.perf_counter()
     sol = solve(problem, params)
     wall = time.perf_counter() - t0

@@ -12,11 +12,13 @@ The same conversion serves the benchmark harness, which runs PyVRP alone as a pe
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from dispatch.params import SolverParams
 from dispatch.problem import Problem
+from dispatch.solver import route_min
 from dispatch.solver.model import prohibitive_penalty
 
 ITERATIONS_PER_SOLUTION = 20
@@ -173,10 +175,13 @@ def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[l
     """A warm start for OR-Tools from PyVRP, or None if not applicable or not feasible.
 
     With `params.fleet_reduction` (the hierarchical objective) and a fleet of one vehicle type:
-    a first run with the whole fleet and a large fixed vehicle cost gives k routes; then runs
-    with the fleet capped at k - 1, k - 2, ... (route elimination by fleet restriction: PyVRP
-    searches through penalised infeasible plans towards ones that fit) while they succeed; the
-    rest of the budget improves the best plan from where it is.
+    a first run with the whole fleet and a large fixed vehicle cost gives k routes; then
+    either (`params.route_min_share` > 0 and single visits only, `route_min.fits_route_min`)
+    the ejection-pool route minimisation removes routes for up to that share of the budget,
+    or runs with the fleet capped at k - 1, k - 2, ... (route elimination by fleet
+    restriction: PyVRP searches through penalised infeasible plans towards ones that fit)
+    while they succeed; the rest of the budget improves the best plan from where it is, with
+    the fleet capped at its route count.
     """
     if not fits_pyvrp(problem) or share <= 0:
         return None
@@ -185,6 +190,7 @@ def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[l
         from pyvrp.stop import MaxIterations, MaxRuntime
     except ImportError:
         return None
+    t0 = time.perf_counter()
 
     def stop_for(fraction: float) -> Any:
         if params.time_limit_s is not None:
@@ -198,7 +204,8 @@ def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[l
     vehicle_cost = max(vehicle_cost, prohibitive_penalty(problem) // 10)
     model = to_pyvrp(problem, vehicle_cost)
     homogeneous = len(model.vehicles_of_type) == 1
-    first = FIRST_SHARE if homogeneous else 1.0
+    use_route_min = homogeneous and params.route_min_share > 0 and route_min.fits_route_min(problem)
+    first = (ROUTE_MIN_FIRST_SHARE if use_route_min else FIRST_SHARE) if homogeneous else 1.0
     result = pyvrp.solve(model.data, stop=stop_for(first), seed=params.seed, collect_stats=False)
     if not result.is_feasible():
         return None
@@ -208,7 +215,13 @@ def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[l
     single_visits = all(r.pickup is None for r in problem.requests)
     # Without pairs, a vehicle never unloads on the way: total load / capacity routes at least.
     fewest = max(1, -(-picked // capacity)) if single_visits else 1
-    while homogeneous and left > 0.15 and best.num_routes() > fewest:
+    if use_route_min and best.num_routes() > fewest:
+        best, best_data = _route_min(problem, params, model, best)
+        if params.time_limit_s is not None:
+            left = max(0.0, 1.0 - (time.perf_counter() - t0) / (params.time_limit_s * share))
+        else:
+            left = 1.0 - first - params.route_min_share
+    while not use_route_min and homogeneous and left > 0.15 and best.num_routes() > fewest:
         attempt += 1
         fraction = ATTEMPT_SHARE * left
         left -= fraction
@@ -233,3 +246,36 @@ def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[l
         if polish.is_feasible() and polish.best.num_routes() <= best.num_routes():
             best = polish.best
     return _decode(problem, model, best)
+
+
+ROUTE_MIN_FIRST_SHARE = 0.2  # of the warm start budget, before route minimisation
+POPS_PER_SOLUTION = 500  # deterministic mode: pool pops per unit of `solution_limit`
+
+
+def _route_min(
+    problem: Problem, params: SolverParams, model: PyvrpModel, best: Any
+) -> tuple[Any, Any]:
+    """Route minimisation from PyVRP's plan `best`; the (solution, data) pair to polish: the
+    fewer routes reached with the fleet capped at their count, or `best` as it was."""
+    import pyvrp
+
+    routes = _decode(problem, model, best)
+    secs = None if params.time_limit_s is None else params.time_limit_s * params.route_min_share
+    pops = (
+        None
+        if params.time_limit_s is not None
+        else max(1, int((params.solution_limit or 1) * params.route_min_share * POPS_PER_SOLUTION))
+    )
+    reduced = route_min.minimise_routes(problem, params.seed, routes, secs, pops)
+    if reduced.removed == 0:
+        return best, model.data
+    count = sum(1 for r in reduced.routes if r)
+    (vehicle_type,) = model.data.vehicle_types()
+    capped = model.data.replace(vehicle_types=[vehicle_type.replace(num_available=count)])
+    index = {node: i for i, node in enumerate(model.client_node)}
+    solution = pyvrp.Solution(
+        capped, [pyvrp.Route(capped, [index[n] for n in r], 0) for r in reduced.routes if r]
+    )
+    if not solution.is_feasible():  # cannot happen: the kernels check the same constraints
+        return best, model.data
+    return solution, capped
