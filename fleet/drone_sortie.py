@@ -164,14 +164,18 @@ def no_fly_ahead(checker: ConformanceChecker, s: DroneState, lookahead_s: float)
     return [v for v in found if v.kind != "permission_required"]
 
 
-def soc_needed(distance_m: float, landings: int, drone: DroneFigures, reserve: float) -> float:
-    """State of charge needed to fly `distance_m` at cruise and make `landings` stops (each a
-    descent and a climb at hover power), plus the final descent and `reserve`, as a fraction."""
+def soc_needed(distance_m: float, landings: int, drone: DroneFigures, reserve: float,
+               payload_kg: float = 0.0, takeoff: bool = False) -> float:
+    """State of charge needed to fly `distance_m` at cruise carrying `payload_kg` and make
+    `landings` stops (each a descent and a climb at hover power), plus the final descent, the
+    first climb if `takeoff`, and `reserve`, as a fraction."""
     cruise_s = distance_m / drone.cruise_speed_m_s
-    vertical_s = (landings + 1) * (drone.cruise_alt_m / drone.descent_speed_m_s) + landings * (
+    climbs = landings + (1 if takeoff else 0)
+    vertical_s = (landings + 1) * (drone.cruise_alt_m / drone.descent_speed_m_s) + climbs * (
         drone.cruise_alt_m / drone.climb_speed_m_s
     )
-    energy_wh = (drone.cruise_power_w * cruise_s + drone.hover_power_w * vertical_s) / 3600.0
+    cruise_w = drone.cruise_power_w + drone.power_per_kg_w * payload_kg
+    energy_wh = (cruise_w * cruise_s + drone.hover_power_w * vertical_s) / 3600.0
     return reserve + energy_wh / drone.battery_wh
 
 

@@ -8,15 +8,21 @@ or descends in it (airborne below `TERMINAL_ALT_M`), sits armed on the ground in
 mission may take off at any moment: the end of a wait is the autopilot's, not ours), or has
 been cleared to land in it (its landing claim). A departure waits while the area is busy; an
 arrival holds short, `HOLD_FROM_M` out (the service pauses its mission), until it is clear.
+En route (`predicted_miss_m`): two airborne drones whose courses, held for
+`CONFLICT_LOOKAHEAD_S`, bring them within `CONFLICT_GUARD_M` horizontally and
+`CONFLICT_VERTICAL_M` vertically are in conflict; the one flying towards the other (the one
+behind, or the one converging faster) holds until the other has passed.
 The rules read the drones' telemetry only (`DroneState`), so they hold for any autopilot.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Protocol
 
 from fleet.drone_sortie import Sortie, distance_m, offset_point
+from geofences.frame import to_local
 from vehicles.mavlink.telemetry import DroneState
 
 LatLon = tuple[float, float]
@@ -74,3 +80,44 @@ def area_busy(pad: LatLon, others: Iterable[Traffic], below_m: float = TERMINAL_
         if low and distance_m((st.lat_deg, st.lon_deg), pad) < TERMINAL_AREA_M:
             return True
     return False
+
+
+# ---------------------------------------------------------------------------------- en route
+CONFLICT_LOOKAHEAD_S = 30.0  # how far ahead two drones' courses are projected
+CONFLICT_GUARD_M = 90.0  # a predicted horizontal miss under this is a conflict...
+CONFLICT_VERTICAL_M = 45.0  # ...when the two are then less than this apart vertically
+Vector = tuple[float, float, float]  # east, north, up (metres or metres per second)
+
+
+def kinematics(st: DroneState) -> tuple[Vector, Vector] | None:
+    """Position (local metres, altitude above mean sea level) and velocity of a drone, from its
+    telemetry; None if a part is missing."""
+    if st.lat_deg is None or st.lon_deg is None or st.alt_amsl_m is None:
+        return None
+    x, y = to_local(st.lat_deg, st.lon_deg)
+    v = (st.vel_east_m_s or 0.0, st.vel_north_m_s or 0.0, -(st.vel_down_m_s or 0.0))
+    return (x, y, st.alt_amsl_m), v
+
+
+def predicted_miss_m(a: tuple[Vector, Vector], b: tuple[Vector, Vector],
+                     lookahead_s: float = CONFLICT_LOOKAHEAD_S) -> float | None:
+    """The horizontal distance at the closest approach within `lookahead_s` of two drones
+    holding their velocities, if they are then within `CONFLICT_VERTICAL_M` vertically; else
+    None (they pass a layer apart)."""
+    (pa, va), (pb, vb) = a, b
+    dp = [pb[i] - pa[i] for i in range(3)]
+    dv = [vb[i] - va[i] for i in range(3)]
+    rel2 = dv[0] ** 2 + dv[1] ** 2
+    t = 0.0 if rel2 < 1e-9 else min(lookahead_s, max(0.0, -(dp[0] * dv[0] + dp[1] * dv[1]) / rel2))
+    dz = dp[2] + dv[2] * t
+    if abs(dz) >= CONFLICT_VERTICAL_M and abs(dp[2]) >= CONFLICT_VERTICAL_M:
+        return None
+    return math.hypot(dp[0] + dv[0] * t, dp[1] + dv[1] * t)
+
+
+def closing_speed(a: tuple[Vector, Vector], b: tuple[Vector, Vector]) -> float:
+    """How fast `a` flies towards `b` (its horizontal speed along the line to `b`)."""
+    (pa, va), (pb, _) = a, b
+    dx, dy = pb[0] - pa[0], pb[1] - pa[1]
+    d = math.hypot(dx, dy)
+    return 0.0 if d < 1e-6 else (va[0] * dx + va[1] * dy) / d

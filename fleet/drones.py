@@ -46,14 +46,21 @@ from fleet.drone_sortie import (
     soc_needed,
 )
 from fleet.drone_traffic import (
+    CONFLICT_GUARD_M,
+    CONFLICT_LOOKAHEAD_S,
+    CONFLICT_VERTICAL_M,
     HOLD_FROM_M,
     HOLD_SPACING_M,
     TERMINAL_ALT_M,
     TERMINAL_AREA_M,
     TERMINAL_WAIT_S,
+    Vector,
     area_busy,
+    closing_speed,
     home_pad,
+    kinematics,
     port_pad,
+    predicted_miss_m,
 )
 from fleet.lifecycle import MISSION, ORDER
 from geofences.conformance import ConformanceChecker
@@ -88,6 +95,9 @@ MIS_OPTION_CONTINUE_AFTER_LAND = 4  # ArduPilot MIS_OPTIONS bit 2
 FENCE_TYPE_ALT_MAX_AND_POLYGONS = 5  # ArduPilot FENCE_TYPE bits 0 (max altitude) and 2 (zones)
 INT8, INT16 = int(C.MAV_PARAM_TYPE_INT8), int(C.MAV_PARAM_TYPE_INT16)
 LOOKAHEAD_S = 15.0  # conformance: how far ahead (at the current velocity) to look for no-fly
+PREFLIGHT_MARGIN = 0.05  # battery fraction a sortie starts with beyond what the supervisor needs
+FRESH_BATTERY_SOC = 0.95  # a sortie starts on a swapped battery (dispatch.live plans a swap)
+TRAFFIC_WAIT_S = 180.0  # the longest a drone holds en route for another to pass
 ADOPT_WAIT_S = 120.0  # after a restart, how long a drone flying a sortie has to be heard
 MAX_SORTIE_ATTEMPTS = 3  # sorties that fail before take-off (upload, arming) before the order fails
 
@@ -112,6 +122,10 @@ class DroneCrew:
     fence_items: int = FENCE_ITEMS  # fence storage assumed; halved when the drone says NO_SPACE
     hold_since_s: float | None = None  # holding short of a busy landing pad since
     hold_pad: tuple[float, float] | None = None  # the pad it holds for
+    paused_by: set[str] = field(default_factory=set)  # "landing", "traffic": why it holds
+    yield_to: str | None = None  # holding en route for this drone to pass
+    yield_since_s: float = 0.0
+    yield_v: tuple[float, float, float] = (0.0, 0.0, 0.0)  # its velocity when it stopped
     landing_claim: tuple[float, float] | None = None  # the pad it lands on or leaves, in its turn
 
     @property
@@ -448,7 +462,9 @@ class DroneOperations:
             raise
         self._mission_state(crew, order_id, "uploaded")
         waited_s, pad = 0.0, home_pad(crew.handle.state, crew.home)
-        below_m = min(svc.route_options.cruise_alt_m - 5.0, TERMINAL_ALT_M)
+        # a departure climbs through every layer: it waits while any drone flies in the
+        # terminal area below the top layer (one that just left, one passing over)
+        below_m = max(a for a, _ in self._layers().values()) + CONFLICT_VERTICAL_M
         while area_busy(pad, self._others(crew), below_m) and waited_s < TERMINAL_WAIT_S:
             await svc.clock.sleep(2.0)  # departures in turn (`fleet.drone_traffic`)
             waited_s += 2.0
@@ -523,20 +539,30 @@ class DroneOperations:
         )
         crew.sortie = None
         crew.flags.clear()
-        crew.hold_since_s = crew.hold_pad = None
+        crew.hold_since_s = crew.hold_pad = crew.yield_to = None
         crew.landing_claim = None
+        crew.paused_by.clear()
         svc.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
 
     async def _battery_for(self, crew: DroneCrew, order_id: str, sortie: Sortie) -> None:
-        """Pre-flight: the battery holds the whole sortie (its path at cruise, every landing, the
-        reserve and the supervisor's margin: what the supervisor checks in flight). A drone back
+        """Pre-flight: the battery holds the whole sortie (its path at cruise with the parcel, the
+        take-off, every landing, from the top flight layer) with the reserve, the supervisor's
+        margin (what it checks in flight) and `PREFLIGHT_MARGIN` more, so that wind and the
+        estimate's error do not turn a normal sortie back in flight; and, as the dispatcher
+        plans, a fresh battery (`FRESH_BATTERY_SOC`: a swap after every sortie). A drone back
         from a sortie waits for its battery swap (up to `battery_swap_s` and a minute more);
         a battery still short, or no battery telemetry, cancels the sortie (ValueError: the
         order is dispatched again)."""
         svc = self.service
         d, sv = svc.config.drone, svc.config.supervisor
-        need = soc_needed(sortie.path.length, max(0, len(sortie.landings) - 1), d,
-                          d.reserve_fraction + sv.battery_margin_fraction)
+        top = dataclasses.replace(  # climbs and descents from the top flight layer
+            d, cruise_alt_m=max(a for a, _ in self._layers().values()))
+        reserve = d.reserve_fraction + sv.battery_margin_fraction + PREFLIGHT_MARGIN
+        port = sortie.path.project(shapely.Point(*to_local(*sortie.port)))  # parcel aboard
+        landings = max(0, len(sortie.landings) - 1)
+        need = soc_needed(port, landings, top, reserve,
+                          payload_kg=svc.records.orders[order_id].weight_kg, takeoff=True
+                          ) + soc_needed(sortie.path.length - port, 0, top, 0.0)
         if need > 1.0:
             raise ValueError(f"the sortie needs {need:.0%} of a battery (reserve included)")
 
@@ -545,8 +571,10 @@ class DroneOperations:
             return None if pct is None else pct / 100.0
 
         waited_s, limit_s = 0.0, d.battery_swap_s + 60.0
-        while (now := soc()) is None or now < need:
-            if waited_s == 0.0:
+        # the dispatcher plans a swap for a full battery before every sortie: wait for it
+        # (quietly when the battery would do anyway: the swap is routine)
+        while (now := soc()) is None or now < max(need, FRESH_BATTERY_SOC):
+            if waited_s == 0.0 and (now is None or now < need):
                 svc.supervisor_action(
                     crew.vehicle_id, "battery short for the sortie: wait for a swap",
                     f"{order_id}: {'unknown' if now is None else f'{now:.0%}'} left, "
@@ -590,6 +618,10 @@ class DroneOperations:
                     self._watch(self.crews[vid])
                 except Exception:  # the supervisor must never die
                     log.exception("drone supervision of %s failed", vid)
+            try:
+                self._traffic()
+            except Exception:
+                log.exception("drone traffic supervision failed")
 
     def _watch(self, crew: DroneCrew) -> None:
         svc = self.service
@@ -652,7 +684,8 @@ class DroneOperations:
             home_m = shapely.Point(x, y).distance(shapely.Point(*to_local(*crew.home)))
             reserve = d.reserve_fraction + sv.battery_margin_fraction
             landings = 0 if sortie.delivered else 1
-            need_rest = soc_needed(rest_m, landings, d, reserve)
+            aboard_kg = 0.0 if sortie.delivered else svc.records.orders[sortie.order_id].weight_kg
+            need_rest = soc_needed(rest_m, landings, d, reserve, payload_kg=aboard_kg)
             if soc < need_rest:
                 crew.flags.add("battery")
                 need_home = soc_needed(home_m, 0, d, reserve)
@@ -735,7 +768,7 @@ class DroneOperations:
             self.service.supervisor_action(
                 crew.vehicle_id, "landing pad busy: hold", "another drone is on or over the pad"
             )
-            self._spawn(crew.handle.pause_mission())
+            self._pause(crew, "landing")
         elif held and (not busy or now_s - (crew.hold_since_s or now_s) > TERMINAL_WAIT_S):
             if busy:
                 crew.flags.add("hold_expired")
@@ -744,7 +777,73 @@ class DroneOperations:
                 crew.vehicle_id, "landing pad clear: go on",
                 "" if not busy else f"held {TERMINAL_WAIT_S:.0f} s: going on",
             )
+            self._resume(crew, "landing")
+
+    def _pause(self, crew: DroneCrew, why: str) -> None:
+        """Hold the mission where the drone is, for `why` (a hold may have several reasons)."""
+        if not crew.paused_by:
+            self._spawn(crew.handle.pause_mission())
+        crew.paused_by.add(why)
+
+    def _resume(self, crew: DroneCrew, why: str) -> None:
+        """Drop one reason to hold; the mission goes on once none is left."""
+        crew.paused_by.discard(why)
+        if not crew.paused_by and crew.handle.state.mode == "AUTO":
             self._spawn(crew.handle.resume_mission())
+
+    def _traffic(self) -> None:
+        """En route conflicts (`fleet.drone_traffic.predicted_miss_m`): of two airborne drones
+        whose courses bring them too close within the look-ahead, the one flying towards the
+        other holds (its mission paused) until its course, resumed, clears the other, or for
+        `TRAFFIC_WAIT_S` at most. Drones holding already (for a pad, for traffic) keep their
+        place: those coming at them give way."""
+        now_s = self.service.clock.now_s()
+        flying: dict[str, tuple[DroneCrew, tuple[Vector, Vector]]] = {}
+        for vid in sorted(self.crews):
+            c = self.crews[vid]
+            st = c.state
+            k = kinematics(st)
+            if (k is not None and c.sortie is not None and st.armed
+                    and st.landed_state != "ON_GROUND"
+                    and c.handle.link_state is not LinkState.LOST):
+                flying[vid] = (c, k)
+        for vid, (c, k) in flying.items():  # those holding for traffic: clear yet?
+            if c.yield_to is None:
+                continue
+            other = flying.get(c.yield_to)
+            resumed = (k[0], c.yield_v)
+            clear = other is None or (
+                (miss := predicted_miss_m(resumed, other[1])) is None or miss >= CONFLICT_GUARD_M)
+            if clear or now_s - c.yield_since_s > TRAFFIC_WAIT_S:
+                self.service.supervisor_action(
+                    vid, "traffic clear: go on",
+                    f"{c.yield_to} passed" if clear else f"held {TRAFFIC_WAIT_S:.0f} s: going on")
+                c.yield_to = None
+                self._resume(c, "traffic")
+        ids = sorted(flying)
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                (ca, ka), (cb, kb) = flying[a], flying[b]
+                if ca.yield_to is not None or cb.yield_to is not None:
+                    continue  # one of them holds for traffic already
+                miss = predicted_miss_m(ka, kb)
+                if miss is None or miss >= CONFLICT_GUARD_M:
+                    continue
+                # who gives way: not a drone holding (for a pad) or out of AUTO; else the one
+                # flying towards the other faster (the one behind, the faster converging)
+                can_a = not ca.paused_by and ca.state.mode == "AUTO"
+                can_b = not cb.paused_by and cb.state.mode == "AUTO"
+                if not (can_a or can_b):
+                    continue
+                a_yields = can_a and (not can_b or closing_speed(ka, kb) >= closing_speed(kb, ka))
+                y, (yc, yk), by = (a, flying[a], b) if a_yields else (b, flying[b], a)
+                yc.yield_to, yc.yield_since_s, yc.yield_v = by, now_s, yk[1]
+                self.service.supervisor_action(
+                    y, "traffic: hold",
+                    f"{by} would pass within {miss:.0f} m in the next "
+                    f"{CONFLICT_LOOKAHEAD_S:.0f} s",
+                )
+                self._pause(yc, "traffic")
 
     def _link_lost(self, crew: DroneCrew) -> None:
         svc = self.service

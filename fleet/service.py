@@ -31,6 +31,7 @@ from dispatch.live import (
     TripRequest,
 )
 from fleet.config import Config
+from fleet.drones import PREFLIGHT_MARGIN, flight_layers
 from fleet.ground_ops import GroundOperations
 from fleet.ground_server import GroundServer
 from fleet.journal import Entry, JournalStore, SqliteJournal
@@ -99,6 +100,10 @@ class FleetService:
                     online=False,
                 )
         d = config.drone
+        # plan with what a sortie must hold before it may start (`fleet.drones`: the landing
+        # reserve, the supervisor's margin and the pre-flight margin; climbs and descents from
+        # the top flight layer), so the dispatcher never gives a drone a sortie it will refuse
+        top_m = max(alt for alt, _ in flight_layers(self.route_options).values())
         self.drone_model = DroneModel(
             d.cruise_speed_m_s,
             d.max_payload_kg,
@@ -106,11 +111,11 @@ class FleetService:
             d.hover_power_w,
             d.cruise_power_w,
             d.power_per_kg_w,
-            d.reserve_fraction,
+            d.reserve_fraction + config.supervisor.battery_margin_fraction + PREFLIGHT_MARGIN,
             d.battery_swap_s,
             d.loading_s,
             d.landing_service_s,
-            d.cruise_alt_m / d.climb_speed_m_s + d.cruise_alt_m / d.descent_speed_m_s,
+            top_m / d.climb_speed_m_s + top_m / d.descent_speed_m_s,
         )
         self.drones = DroneDispatcher(self.drone_model, self._air_leg_s)
         self._air: dict[tuple[str, str], float | None] | None = None

@@ -75,3 +75,28 @@ def test_opposite_courses_fly_different_layers() -> None:
     assert not eastbound(PORT, west) and eastbound(west, PORT)
     layers = flight_layers(RouteOptions())
     assert layers[False][0] - layers[True][0] >= 50.0  # head-on pairs pass a layer apart
+
+
+def test_converging_courses_on_one_layer_are_a_conflict_and_layers_apart_are_not() -> None:
+    from fleet.drone_traffic import CONFLICT_GUARD_M, closing_speed, predicted_miss_m
+
+    # two drones 200 m apart, flying at 10 m/s to meet at a point 100 m ahead of each
+    a = ((0.0, 0.0, 60.0), (10.0, 0.0, 0.0))
+    b = ((200.0, 0.0, 60.0), (-10.0, 0.0, 0.0))
+    miss = predicted_miss_m(a, b)
+    assert miss is not None and miss < 1.0
+    higher = ((200.0, 0.0, 115.0), (-10.0, 0.0, 0.0))
+    assert predicted_miss_m(a, higher) is None  # a layer apart: they pass
+    apart = ((200.0, 300.0, 60.0), (-10.0, 0.0, 0.0))
+    far_miss = predicted_miss_m(a, apart)
+    assert far_miss is not None and far_miss >= CONFLICT_GUARD_M  # parallel, 300 m abeam
+    # in trail: the one behind closes on the one holding ahead; the one ahead does not
+    behind = ((0.0, 0.0, 60.0), (10.0, 0.0, 0.0))
+    holding = ((250.0, 0.0, 60.0), (0.0, 0.0, 0.0))
+    trail = predicted_miss_m(behind, holding)
+    assert trail is not None and trail < 1.0
+    assert closing_speed(behind, holding) == 10.0 and closing_speed(holding, behind) == 0.0
+    # a conflict beyond the look-ahead is not one yet
+    distant = ((2000.0, 0.0, 60.0), (0.0, 0.0, 0.0))
+    later = predicted_miss_m(behind, distant)
+    assert later is not None and later > 1000.0
