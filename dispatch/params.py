@@ -85,9 +85,9 @@ class SolverParams:
             cannot hold skip it).
         route_min_share: with `fleet_reduction` and the PyVRP warm start, share of the budget
             for ejection-pool route minimisation (`dispatch.solver.route_min`, Nagata and
-            Bräysy) after PyVRP's first plan; PyVRP then shortens its plan with the fleet
-            capped at the count reached (0: none; only problems of single visits, e.g.
-            VRPTW, use it; others keep PyVRP's own fleet restriction).
+            Bräysy) after PyVRP's own route elimination; PyVRP then shortens the plan with
+            the fleet capped at the count reached (0: none; only problems of single visits,
+            e.g. VRPTW, use it).
         lns_share: share of the budget (time, or rounds of `solution_limit` in deterministic
             mode) spent on ruin-and-recreate rounds after the main search (0: none).
         log_search: let OR-Tools print its search log.

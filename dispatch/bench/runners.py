@@ -9,9 +9,9 @@ Solvers:
   the budget: large fixed vehicle cost, route elimination by fleet restriction, polish),
   then ALNS route elimination from its plan for up to 35 % (`alns.eliminate_routes`), then
   OR-Tools with route elimination and guided local search. Solomon: a PyVRP warm start for
-  85 % (its first plan, then ejection-pool route minimisation, `route_min`, for up to 20 %
-  of the budget, then PyVRP again with the fleet capped at the count reached), then
-  OR-Tools as for Li & Lim.
+  92 % (its first plan, shorter capped-fleet attempts, then ejection-pool route
+  minimisation, `route_min`, for up to 20 % of the budget, then PyVRP again with the fleet
+  capped at the count reached), then OR-Tools as for Li & Lim.
   DARP (ride times PyVRP cannot hold): our pickup-and-delivery ALNS (`dispatch.solver.alns`,
   exact ride-time scheduling) for 95 % of the budget, then OR-Tools guided local search from
   its plan.
@@ -40,7 +40,7 @@ SCALE_TIMES = 1000.0
 DARP_ALNS_SHARE = 0.95
 PYVRP_SHARE = 0.5  # Li & Lim: PyVRP warm start, then
 ALNS_FLEET_SHARE = 0.35  # ALNS route elimination, then OR-Tools
-VRPTW_PYVRP_SHARE = 0.85  # Solomon: PyVRP warm start (first plan, route minimisation,
+VRPTW_PYVRP_SHARE = 0.92  # Solomon: PyVRP warm start (first plan, route minimisation,
 VRPTW_ROUTE_MIN_SHARE = 0.2  # polish with the fleet capped), then OR-Tools
 
 

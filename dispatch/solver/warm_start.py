@@ -175,13 +175,14 @@ def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[l
     """A warm start for OR-Tools from PyVRP, or None if not applicable or not feasible.
 
     With `params.fleet_reduction` (the hierarchical objective) and a fleet of one vehicle type:
-    a first run with the whole fleet and a large fixed vehicle cost gives k routes; then
-    either (`params.route_min_share` > 0 and single visits only, `route_min.fits_route_min`)
-    the ejection-pool route minimisation removes routes for up to that share of the budget,
-    or runs with the fleet capped at k - 1, k - 2, ... (route elimination by fleet
-    restriction: PyVRP searches through penalised infeasible plans towards ones that fit)
-    while they succeed; the rest of the budget improves the best plan from where it is, with
-    the fleet capped at its route count.
+    a first run with the whole fleet and a large fixed vehicle cost gives k routes; then runs
+    with the fleet capped at k - 1, k - 2, ... (route elimination by fleet restriction: PyVRP
+    searches through penalised infeasible plans towards ones that fit) while they succeed.
+    With `params.route_min_share` > 0 and single visits only (`route_min.fits_route_min`),
+    these attempts are shorter and the ejection-pool route minimisation then continues from
+    PyVRP's best plan for up to that share of the budget (it empties routes PyVRP's capped
+    search cannot, e.g. Solomon R110's eleventh). The rest of the budget improves the best
+    plan from where it is, with the fleet capped at its route count.
     """
     if not fits_pyvrp(problem) or share <= 0:
         return None
@@ -215,15 +216,10 @@ def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[l
     single_visits = all(r.pickup is None for r in problem.requests)
     # Without pairs, a vehicle never unloads on the way: total load / capacity routes at least.
     fewest = max(1, -(-picked // capacity)) if single_visits else 1
-    if use_route_min and best.num_routes() > fewest:
-        best, best_data = _route_min(problem, params, model, best)
-        if params.time_limit_s is not None:
-            left = max(0.0, 1.0 - (time.perf_counter() - t0) / (params.time_limit_s * share))
-        else:
-            left = 1.0 - first - params.route_min_share
-    while not use_route_min and homogeneous and left > 0.15 and best.num_routes() > fewest:
+    attempt_share = ROUTE_MIN_ATTEMPT_SHARE if use_route_min else ATTEMPT_SHARE
+    while homogeneous and left > 0.15 and best.num_routes() > fewest:
         attempt += 1
-        fraction = ATTEMPT_SHARE * left
+        fraction = attempt_share * left
         left -= fraction
         (vehicle_type,) = model.data.vehicle_types()
         capped = model.data.replace(
@@ -235,6 +231,12 @@ def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[l
         if not trial.is_feasible():
             break
         best, best_data = trial.best, capped
+    if use_route_min and best.num_routes() > fewest:
+        best, best_data = _route_min(problem, params, model, best_data, best)
+        if params.time_limit_s is not None:
+            left = max(0.0, 1.0 - (time.perf_counter() - t0) / (params.time_limit_s * share))
+        else:
+            left = max(0.0, left - params.route_min_share / share)
     if left > 0.01:
         polish = pyvrp.solve(
             best_data,
@@ -249,14 +251,16 @@ def pyvrp_routes(problem: Problem, params: SolverParams, share: float) -> list[l
 
 
 ROUTE_MIN_FIRST_SHARE = 0.2  # of the warm start budget, before route minimisation
+ROUTE_MIN_ATTEMPT_SHARE = 0.2  # of what is left, per capped PyVRP attempt before it
 POPS_PER_SOLUTION = 500  # deterministic mode: pool pops per unit of `solution_limit`
 
 
 def _route_min(
-    problem: Problem, params: SolverParams, model: PyvrpModel, best: Any
+    problem: Problem, params: SolverParams, model: PyvrpModel, data: Any, best: Any
 ) -> tuple[Any, Any]:
-    """Route minimisation from PyVRP's plan `best`; the (solution, data) pair to polish: the
-    fewer routes reached with the fleet capped at their count, or `best` as it was."""
+    """Route minimisation from PyVRP's plan `best` (for `data`); the (solution, data) pair
+    to polish: the fewer routes reached with the fleet capped at their count, or the pair
+    as it was."""
     import pyvrp
 
     routes = _decode(problem, model, best)
@@ -268,7 +272,7 @@ def _route_min(
     )
     reduced = route_min.minimise_routes(problem, params.seed, routes, secs, pops)
     if reduced.removed == 0:
-        return best, model.data
+        return best, data
     count = sum(1 for r in reduced.routes if r)
     (vehicle_type,) = model.data.vehicle_types()
     capped = model.data.replace(vehicle_types=[vehicle_type.replace(num_available=count)])
@@ -277,5 +281,5 @@ def _route_min(
         capped, [pyvrp.Route(capped, [index[n] for n in r], 0) for r in reduced.routes if r]
     )
     if not solution.is_feasible():  # cannot happen: the kernels check the same constraints
-        return best, model.data
+        return best, data
     return solution, capped
