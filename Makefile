@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-# The default demo: 2 simulated hours (+ 30 min to finish) at 90x: about 100 s of wall time.
-DEMO_ARGS ?= --hours 2 --speed 90 --report reports/demo
+# The default demo: 2 simulated hours of demand (then the vehicles finish) at 60x, drones and
+# ground vehicles: about 2.5 minutes of wall time.
+DEMO_ARGS ?= --hours 2 --speed 60 --report reports/demo
 STAMP  := $(VENV)/.installed
 
 .PHONY: test demo lint typecheck check bench clean

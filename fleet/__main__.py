@@ -29,8 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--drones",
         action=argparse.BooleanOptionalAction,
-        default=None,
-        help="fly the simulated copters (MAVLink; default: on in fast mode, off in wire mode)",
+        default=True,
+        help="fly the 14 simulated copters over MAVLink (default: on; --no-drones: ground only)",
     )
     demo.add_argument("--report", default="reports/demo", help="directory for the report")
     return parser

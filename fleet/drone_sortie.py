@@ -74,6 +74,12 @@ class Sortie:
             landings={int(k): (float(lat), float(lon)) for k, lat, lon in d["landings"]},
         )
 
+    def port_along_m(self) -> float:
+        """How far along `path` the drone port is (the parcel is aboard until there)."""
+        if self.path.is_empty:
+            return 0.0
+        return float(self.path.project(shapely.Point(*to_local(*self.port))))
+
     def rest_m(self, x: float, y: float, now_s: float, speed_m_s: float) -> float:
         """Path left to fly from (x, y) (local metres). The position is projected on the
         stretch of path the drone can have reached since it was last seen (from 100 m behind

@@ -97,7 +97,8 @@ INT8, INT16 = int(C.MAV_PARAM_TYPE_INT8), int(C.MAV_PARAM_TYPE_INT16)
 LOOKAHEAD_S = 15.0  # conformance: how far ahead (at the current velocity) to look for no-fly
 PREFLIGHT_MARGIN = 0.05  # battery fraction a sortie starts with beyond what the supervisor needs
 FRESH_BATTERY_SOC = 0.95  # a sortie starts on a swapped battery (dispatch.live plans a swap)
-TRAFFIC_WAIT_S = 180.0  # the longest a drone holds en route for another to pass
+TRAFFIC_WAIT_S = 180.0
+MIN_CLOSING_M_S = 0.5  # a conflict needs one drone flying towards the other at least this fast  # the longest a drone holds en route for another to pass
 ADOPT_WAIT_S = 120.0  # after a restart, how long a drone flying a sortie has to be heard
 MAX_SORTIE_ATTEMPTS = 3  # sorties that fail before take-off (upload, arming) before the order fails
 
@@ -558,7 +559,7 @@ class DroneOperations:
         top = dataclasses.replace(  # climbs and descents from the top flight layer
             d, cruise_alt_m=max(a for a, _ in self._layers().values()))
         reserve = d.reserve_fraction + sv.battery_margin_fraction + PREFLIGHT_MARGIN
-        port = sortie.path.project(shapely.Point(*to_local(*sortie.port)))  # parcel aboard
+        port = sortie.port_along_m()  # the parcel is aboard this far
         landings = max(0, len(sortie.landings) - 1)
         need = soc_needed(port, landings, top, reserve,
                           payload_kg=svc.records.orders[order_id].weight_kg, takeoff=True
@@ -684,8 +685,13 @@ class DroneOperations:
             home_m = shapely.Point(x, y).distance(shapely.Point(*to_local(*crew.home)))
             reserve = d.reserve_fraction + sv.battery_margin_fraction
             landings = 0 if sortie.delivered else 1
-            aboard_kg = 0.0 if sortie.delivered else svc.records.orders[sortie.order_id].weight_kg
-            need_rest = soc_needed(rest_m, landings, d, reserve, payload_kg=aboard_kg)
+            # the parcel is aboard as far as the drone port, not on the way back
+            to_port_m = 0.0 if sortie.delivered else min(rest_m, max(
+                0.0, sortie.port_along_m() - (sortie.path.length - rest_m)))
+            need_rest = soc_needed(
+                to_port_m, landings, d, reserve,
+                payload_kg=svc.records.orders[sortie.order_id].weight_kg,
+            ) + soc_needed(rest_m - to_port_m, 0, d, 0.0) - soc_needed(0.0, 0, d, 0.0)
             if soc < need_rest:
                 crew.flags.add("battery")
                 need_home = soc_needed(home_m, 0, d, reserve)
@@ -794,9 +800,11 @@ class DroneOperations:
     def _traffic(self) -> None:
         """En route conflicts (`fleet.drone_traffic.predicted_miss_m`): of two airborne drones
         whose courses bring them too close within the look-ahead, the one flying towards the
-        other holds (its mission paused) until its course, resumed, clears the other, or for
-        `TRAFFIC_WAIT_S` at most. Drones holding already (for a pad, for traffic) keep their
-        place: those coming at them give way."""
+        other holds (its mission paused) until its course, resumed, clears every other drone,
+        or for `TRAFFIC_WAIT_S` at most. Drones holding already (for a pad, for traffic) keep
+        their place: those coming at them give way. Only drones en route (above
+        `TERMINAL_ALT_M`) are considered: climbs and descents at pads go by the terminal rules
+        (`_landing_turn`, departures in turn), and holding a drone over a pad would block it."""
         now_s = self.service.clock.now_s()
         flying: dict[str, tuple[DroneCrew, tuple[Vector, Vector]]] = {}
         for vid in sorted(self.crews):
@@ -804,16 +812,17 @@ class DroneOperations:
             st = c.state
             k = kinematics(st)
             if (k is not None and c.sortie is not None and st.armed
-                    and st.landed_state != "ON_GROUND"
-                    and c.handle.link_state is not LinkState.LOST):
+                    and st.landed_state != "ON_GROUND" and (st.alt_rel_m or 0.0) > TERMINAL_ALT_M
+                    and c.handle.link_state is not LinkState.LOST):  # en route: above pads
                 flying[vid] = (c, k)
         for vid, (c, k) in flying.items():  # those holding for traffic: clear yet?
             if c.yield_to is None:
                 continue
-            other = flying.get(c.yield_to)
-            resumed = (k[0], c.yield_v)
-            clear = other is None or (
-                (miss := predicted_miss_m(resumed, other[1])) is None or miss >= CONFLICT_GUARD_M)
+            resumed = (k[0], c.yield_v)  # its course if it went on now: clear of every drone?
+            clear = all(
+                (miss := predicted_miss_m(resumed, ok)) is None or miss >= CONFLICT_GUARD_M
+                for o, (_, ok) in flying.items() if o != vid
+            )
             if clear or now_s - c.yield_since_s > TRAFFIC_WAIT_S:
                 self.service.supervisor_action(
                     vid, "traffic clear: go on",
@@ -824,11 +833,13 @@ class DroneOperations:
         for i, a in enumerate(ids):
             for b in ids[i + 1:]:
                 (ca, ka), (cb, kb) = flying[a], flying[b]
-                if ca.yield_to is not None or cb.yield_to is not None:
-                    continue  # one of them holds for traffic already
+                if ca.yield_to == b or cb.yield_to == a:
+                    continue  # one of them holds for the other already
                 miss = predicted_miss_m(ka, kb)
                 if miss is None or miss >= CONFLICT_GUARD_M:
                     continue
+                if max(closing_speed(ka, kb), closing_speed(kb, ka)) < MIN_CLOSING_M_S:
+                    continue  # neither flies towards the other: holding would change nothing
                 # who gives way: not a drone holding (for a pad) or out of AUTO; else the one
                 # flying towards the other faster (the one behind, the faster converging)
                 can_a = not ca.paused_by and ca.state.mode == "AUTO"
@@ -878,8 +889,15 @@ class DroneOperations:
             self._spawn(crew.handle.land())
 
     def _spawn(self, command: Any) -> None:
+        """Send a command without waiting for it; a command the drone refused or never
+        acknowledged is logged (the supervisor's next pass sees the drone's actual state)."""
         task: asyncio.Task[Any] = asyncio.ensure_future(command)
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no warning
+
+        def done(t: asyncio.Task[Any]) -> None:
+            if not t.cancelled() and (exc := t.exception()) is not None:
+                log.warning("supervisor command failed: %s", exc)
+
+        task.add_done_callback(done)
 
 
 def eastbound(a: tuple[float, float], b: tuple[float, float]) -> bool:

@@ -41,7 +41,7 @@ def run_demo(args: argparse.Namespace) -> int:
             hours=hours,
             speed=args.speed,
             report_dir=report_dir,
-            drones=args.drones if args.drones is not None else args.fast,
+            drones=args.drones,
         )
     )
     orders, trips, safety = report["orders"], report["trips"], report["safety"]
