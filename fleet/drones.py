@@ -20,7 +20,8 @@ The supervisor's drone rules live here too, checked on every telemetry pass:
   re-dispatched; when the link returns, `supervisor.drone_link_lost_action` says whether to
   trust the drone's own failsafe (`wait`) or command `rtl` / `land`;
 - battery: below the reserve plus `battery_margin_fraction` while flying: return to launch;
-- conformance: further than `supervisor.off_path_m` from the planned path: hold (BRAKE).
+- conformance: further than `supervisor.off_path_m` from the planned path: hold (BRAKE) for
+  `OFF_PATH_HOLD_S`, then on with the mission (not while the look-ahead sees restricted airspace);
 Every action is journaled (kind `supervisor`) and so reaches the live feed.
 """
 
@@ -98,6 +99,7 @@ LOOKAHEAD_S = 15.0  # conformance: how far ahead (at the current velocity) to lo
 PREFLIGHT_MARGIN = 0.05  # battery fraction a sortie starts with beyond what the supervisor needs
 FRESH_BATTERY_SOC = 0.95  # a sortie starts on a swapped battery (dispatch.live plans a swap)
 TRAFFIC_WAIT_S = 180.0
+OFF_PATH_HOLD_S = 20.0  # an off-path hold lasts this long before the mission goes on
 MIN_CLOSING_M_S = 0.5  # a conflict needs one drone flying towards the other at least this fast  # the longest a drone holds en route for another to pass
 ADOPT_WAIT_S = 120.0  # after a restart, how long a drone flying a sortie has to be heard
 MAX_SORTIE_ATTEMPTS = 3  # sorties that fail before take-off (upload, arming) before the order fails
@@ -123,6 +125,7 @@ class DroneCrew:
     fence_items: int = FENCE_ITEMS  # fence storage assumed; halved when the drone says NO_SPACE
     hold_since_s: float | None = None  # holding short of a busy landing pad since
     hold_pad: tuple[float, float] | None = None  # the pad it holds for
+    off_path_since_s: float | None = None  # held for being off the planned path since
     paused_by: set[str] = field(default_factory=set)  # "landing", "traffic": why it holds
     yield_to: str | None = None  # holding en route for this drone to pass
     yield_since_s: float = 0.0
@@ -540,7 +543,7 @@ class DroneOperations:
         )
         crew.sortie = None
         crew.flags.clear()
-        crew.hold_since_s = crew.hold_pad = crew.yield_to = None
+        crew.hold_since_s = crew.hold_pad = crew.yield_to = crew.off_path_since_s = None
         crew.landing_claim = None
         crew.paused_by.clear()
         svc.record_vehicle_state(crew.vehicle_id, "idle", crew.vehicle_id)
@@ -711,14 +714,33 @@ class DroneOperations:
                 self._spawn(command)
         if s.lat_deg is not None and s.lon_deg is not None and not sortie.path.is_empty:
             off_m = sortie.path.distance(shapely.Point(*to_local(s.lat_deg, s.lon_deg)))
-            if off_m > sv.off_path_m and "off_path" not in crew.flags:
+            now_s = svc.clock.now_s()
+            returning = "battery" in crew.flags  # sent home or down: off the path by design
+            if off_m > sv.off_path_m and "off_path" not in crew.flags and not returning:
                 crew.flags.add("off_path")
+                crew.off_path_since_s = now_s
                 svc.supervisor_action(
                     crew.vehicle_id,
                     "off the planned path: hold",
                     f"{off_m:.0f} m from the path (limit {sv.off_path_m:.0f} m)",
                 )
                 self._spawn(crew.handle.set_mode(FlightMode.BRAKE))
+            elif (crew.off_path_since_s is not None and now_s - crew.off_path_since_s
+                  >= OFF_PATH_HOLD_S and s.mode == "BRAKE" and not returning
+                  and "no_fly" not in crew.flags):
+                # a hold is a moment to look, not a place to stay: the battery drains while
+                # it hovers. The mission goes on to its next waypoint; the look-ahead holds
+                # it again short of restricted airspace
+                crew.off_path_since_s = None
+                svc.supervisor_action(
+                    crew.vehicle_id, "off the planned path: resume the mission",
+                    f"{off_m:.0f} m from the path after {OFF_PATH_HOLD_S:.0f} s of hold; "
+                    "on to the next waypoint",
+                )
+                self._spawn(crew.handle.set_mode(FlightMode.AUTO))
+            elif "off_path" in crew.flags and crew.off_path_since_s is None and (
+                    off_m <= sv.off_path_m):
+                crew.flags.discard("off_path")  # back on the plan: a new deviation holds again
         ahead = no_fly_ahead(self.checker, s, LOOKAHEAD_S)
         if ahead and "no_fly" not in crew.flags:
             crew.flags.add("no_fly")

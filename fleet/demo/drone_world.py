@@ -36,7 +36,7 @@ from vehicles.mavlink.transport import Endpoint
 
 NOMINAL_V = 6 * 3.7
 HOME_PAD_SPACING_M = 50.0  # the separation threshold: neighbours on their pads are never closer
-HOME_AREA_M = 100.0  # a copter this close to a site's point is on one of its pads
+HOME_AREA_M = 200.0  # a copter this close to a site's point is on one of its pads (rows of 50 m)
 
 
 def link_config(speed: float) -> LinkConfig:
