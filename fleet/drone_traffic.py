@@ -1,9 +1,10 @@
 """Drone traffic at pads: where a sortie takes off and lands, and whose turn it is.
 
 A site has pads: the drone's own at home (the home its autopilot reports: ArduPilot sets it
-where the drone armed), `capacity` pads 50 m apart at a drone port (the separation the report
-checks: two drones on neighbouring pads are never closer). Pads near each other are one
-terminal area: within `TERMINAL_AREA_M` of a pad, one drone moves at a time, as at a vertiport.
+where the drone armed), `capacity` pads 60 m apart at a drone port (the separation the report
+checks, 50 m, and 10 m for drift: two drones on neighbouring pads are never closer). Pads near
+each other are one terminal area: within `TERMINAL_AREA_M` of a pad, one drone moves at a time,
+as at a vertiport.
 The area is busy while another drone climbs or descends in it (airborne below
 `TERMINAL_ALT_M`), sits armed on the ground in it (its mission may take off at any moment: the
 end of a wait is the autopilot's, not ours), or has been cleared to land in it (its landing
@@ -27,7 +28,7 @@ from geofences.frame import to_local
 from vehicles.mavlink.telemetry import DroneState
 
 LatLon = tuple[float, float]
-PAD_SPACING_M = 50.0  # landing pads at a drone port, in a row eastwards from the site's point
+PAD_SPACING_M = 60.0  # landing pads at a drone port, in a row eastwards from the site's point
 PAD_AREA_M = 300.0  # a drone's reported home this close to its home site is its own pad
 TERMINAL_AREA_M = 200.0  # movements within this distance of a pad go in turn
 TERMINAL_ALT_M = 55.0  # below this (above ground) near a pad a drone is climbing or descending

@@ -35,8 +35,8 @@ from vehicles.mavlink.link import LinkConfig
 from vehicles.mavlink.transport import Endpoint
 
 NOMINAL_V = 6 * 3.7
-HOME_PAD_SPACING_M = 50.0  # the separation threshold: neighbours on their pads are never closer
-HOME_AREA_M = 200.0  # a copter this close to a site's point is on one of its pads (rows of 50 m)
+HOME_PAD_SPACING_M = 60.0  # the separation threshold and 10 m for drift: neighbours are never closer
+HOME_AREA_M = 200.0  # a copter this close to a site's point is on one of its pads (rows of 60 m)
 
 
 def link_config(speed: float) -> LinkConfig:
@@ -102,7 +102,7 @@ class DroneWorld:
                 continue
             home = self.service.sites[v.home]
             i = at_site[v.home] = at_site.get(v.home, 0) + 1
-            # each copter on its own pad: rows of three, 50 m apart, north-east of the point
+            # each copter on its own pad: rows of three, 60 m apart, north-east of the point
             # (the point itself is the loading pad for copters from other warehouses)
             pad_lat, pad_lon = to_wgs84(
                 *(a + b for a, b in zip(to_local(home.lat_deg, home.lon_deg),

@@ -34,7 +34,7 @@ def test_port_pads_are_shared_out_and_reused_when_all_are_taken() -> None:
     first = port_pad(PORT, 2, [])
     assert distance_m(first, PORT) < 1.0
     second = port_pad(PORT, 2, [Other(drone(PORT, 60), heading_to(first))])
-    assert 49.0 < distance_m(second, PORT) < 51.0
+    assert 59.0 < distance_m(second, PORT) < 61.0
     both = [Other(drone(PORT, 60), heading_to(first)), Other(drone(PORT, 60), heading_to(second))]
     assert port_pad(PORT, 2, both) == first  # fewest heading there, then the first pad
     delivered = heading_to(first)
