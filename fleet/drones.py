@@ -126,6 +126,7 @@ class DroneCrew:
     hold_since_s: float | None = None  # holding short of a busy landing pad since
     hold_pad: tuple[float, float] | None = None  # the pad it holds for
     off_path_since_s: float | None = None  # held for being off the planned path since
+    commands: asyncio.Lock = field(default_factory=asyncio.Lock)  # supervisor commands in turn
     paused_by: set[str] = field(default_factory=set)  # "landing", "traffic": why it holds
     yield_to: str | None = None  # holding en route for this drone to pass
     yield_since_s: float = 0.0
@@ -711,7 +712,7 @@ class DroneOperations:
                     f"{soc:.0%} left; the rest of the plan ({rest_m:.0f} m) needs {need_rest:.0%}, "
                     f"home ({home_m:.0f} m) {need_home:.0%}, reserve included",
                 )
-                self._spawn(command)
+                self._spawn(crew, command)
         if s.lat_deg is not None and s.lon_deg is not None and not sortie.path.is_empty:
             off_m = sortie.path.distance(shapely.Point(*to_local(s.lat_deg, s.lon_deg)))
             now_s = svc.clock.now_s()
@@ -724,7 +725,7 @@ class DroneOperations:
                     "off the planned path: hold",
                     f"{off_m:.0f} m from the path (limit {sv.off_path_m:.0f} m)",
                 )
-                self._spawn(crew.handle.set_mode(FlightMode.BRAKE))
+                self._spawn(crew, crew.handle.set_mode(FlightMode.BRAKE))
             elif (crew.off_path_since_s is not None and now_s - crew.off_path_since_s
                   >= OFF_PATH_HOLD_S and s.mode == "BRAKE" and not returning
                   and "no_fly" not in crew.flags):
@@ -737,7 +738,7 @@ class DroneOperations:
                     f"{off_m:.0f} m from the path after {OFF_PATH_HOLD_S:.0f} s of hold; "
                     "on to the next waypoint",
                 )
-                self._spawn(crew.handle.set_mode(FlightMode.AUTO))
+                self._spawn(crew, crew.handle.set_mode(FlightMode.AUTO))
             elif "off_path" in crew.flags and crew.off_path_since_s is None and (
                     off_m <= sv.off_path_m):
                 crew.flags.discard("off_path")  # back on the plan: a new deviation holds again
@@ -749,7 +750,7 @@ class DroneOperations:
                 "about to enter restricted airspace: hold",
                 f"within {LOOKAHEAD_S:.0f} s: " + "; ".join(v.describe() for v in ahead[:3]),
             )
-            self._spawn(crew.handle.set_mode(FlightMode.BRAKE))
+            self._spawn(crew, crew.handle.set_mode(FlightMode.BRAKE))
         self._landing_turn(crew, sortie, s)
 
     def _others(self, crew: DroneCrew) -> list[DroneCrew]:
@@ -810,14 +811,14 @@ class DroneOperations:
     def _pause(self, crew: DroneCrew, why: str) -> None:
         """Hold the mission where the drone is, for `why` (a hold may have several reasons)."""
         if not crew.paused_by:
-            self._spawn(crew.handle.pause_mission())
+            self._spawn(crew, crew.handle.pause_mission())
         crew.paused_by.add(why)
 
     def _resume(self, crew: DroneCrew, why: str) -> None:
         """Drop one reason to hold; the mission goes on once none is left."""
         crew.paused_by.discard(why)
         if not crew.paused_by and crew.handle.state.mode == "AUTO":
-            self._spawn(crew.handle.resume_mission())
+            self._spawn(crew, crew.handle.resume_mission())
 
     def _traffic(self) -> None:
         """En route conflicts (`fleet.drone_traffic.predicted_miss_m`): of two airborne drones
@@ -906,14 +907,22 @@ class DroneOperations:
         svc.record_vehicle_state(crew.vehicle_id, "busy" if flying else "idle", "supervisor")
         svc.supervisor_action(crew.vehicle_id, "drone link back", f"action: {action}")
         if flying and action == "rtl":
-            self._spawn(crew.handle.return_to_launch())
+            self._spawn(crew, crew.handle.return_to_launch())
         elif flying and action == "land":
-            self._spawn(crew.handle.land())
+            self._spawn(crew, crew.handle.land())
 
-    def _spawn(self, command: Any) -> None:
-        """Send a command without waiting for it; a command the drone refused or never
-        acknowledged is logged (the supervisor's next pass sees the drone's actual state)."""
-        task: asyncio.Task[Any] = asyncio.ensure_future(command)
+    def _spawn(self, crew: DroneCrew, command: Any) -> None:
+        """Send a command without waiting for it, after the drone's earlier ones (a pause and
+        the resume that follows it must reach the drone in that order: over a real link a
+        resume sent beside its pause can arrive first, be refused, and leave the drone paused);
+        a command the drone refused or never acknowledged is logged (the supervisor's next pass
+        sees the drone's actual state)."""
+
+        async def in_turn() -> Any:
+            async with crew.commands:
+                return await command
+
+        task: asyncio.Task[Any] = asyncio.ensure_future(in_turn())
 
         def done(t: asyncio.Task[Any]) -> None:
             if not t.cancelled() and (exc := t.exception()) is not None:
