@@ -99,6 +99,7 @@ LOOKAHEAD_S = 15.0  # conformance: how far ahead (at the current velocity) to lo
 PREFLIGHT_MARGIN = 0.05  # battery fraction a sortie starts with beyond what the supervisor needs
 FRESH_BATTERY_SOC = 0.95  # a sortie starts on a swapped battery (dispatch.live plans a swap)
 TRAFFIC_WAIT_S = 180.0
+DEPARTURE_WAIT_S = 900.0  # a departure waits this long for its terminal area, then gives up
 OFF_PATH_HOLD_S = 20.0  # an off-path hold lasts this long before the mission goes on
 MIN_CLOSING_M_S = 0.5  # a conflict needs one drone flying towards the other at least this fast  # the longest a drone holds en route for another to pass
 ADOPT_WAIT_S = 120.0  # after a restart, how long a drone flying a sortie has to be heard
@@ -470,9 +471,13 @@ class DroneOperations:
         # a departure climbs through every layer: it waits while any drone flies in the
         # terminal area below the top layer (one that just left, one passing over)
         below_m = max(a for a, _ in self._layers().values()) + CONFLICT_VERTICAL_M
-        while area_busy(pad, self._others(crew), below_m) and waited_s < TERMINAL_WAIT_S:
-            await svc.clock.sleep(2.0)  # departures in turn (`fleet.drone_traffic`)
+        while area_busy(pad, self._others(crew), below_m):  # departures in turn
+            if waited_s >= DEPARTURE_WAIT_S:  # never into a busy area: the order goes elsewhere
+                raise SortieWithdrawnError(
+                    f"the terminal area at its pad stayed busy for {waited_s:.0f} s")
+            await svc.clock.sleep(2.0)
             waited_s += 2.0
+            self._still_ours(crew, order_id)
         crew.landing_claim = pad  # its turn: others wait until it is armed and then climbing
         try:
             self._still_ours(crew, order_id)
