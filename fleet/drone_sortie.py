@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import shapely
@@ -74,6 +75,7 @@ class Sortie:
             landings={int(k): (float(lat), float(lon)) for k, lat, lon in d["landings"]},
         )
 
+    @cached_property
     def port_along_m(self) -> float:
         """How far along `path` the drone port is (the parcel is aboard until there)."""
         if self.path.is_empty:
@@ -171,17 +173,18 @@ def no_fly_ahead(checker: ConformanceChecker, s: DroneState, lookahead_s: float)
 
 
 def soc_needed(distance_m: float, landings: int, drone: DroneFigures, reserve: float,
-               payload_kg: float = 0.0, takeoff: bool = False) -> float:
-    """State of charge needed to fly `distance_m` at cruise carrying `payload_kg` and make
-    `landings` stops (each a descent and a climb at hover power), plus the final descent, the
-    first climb if `takeoff`, and `reserve`, as a fraction."""
-    cruise_s = distance_m / drone.cruise_speed_m_s
+               payload_kg: float = 0.0, takeoff: bool = False, unloaded_m: float = 0.0) -> float:
+    """State of charge needed to fly `distance_m` at cruise carrying `payload_kg`, then
+    `unloaded_m` more without it, and make `landings` stops (each a descent and a climb at hover
+    power), plus the final descent, the first climb if `takeoff`, and `reserve`, as a fraction."""
+    speed = drone.cruise_speed_m_s
     climbs = landings + (1 if takeoff else 0)
     vertical_s = (landings + 1) * (drone.cruise_alt_m / drone.descent_speed_m_s) + climbs * (
         drone.cruise_alt_m / drone.climb_speed_m_s
     )
-    cruise_w = drone.cruise_power_w + drone.power_per_kg_w * payload_kg
-    energy_wh = (cruise_w * cruise_s + drone.hover_power_w * vertical_s) / 3600.0
+    loaded_w = drone.cruise_power_w + drone.power_per_kg_w * payload_kg
+    energy_wh = (loaded_w * distance_m / speed + drone.cruise_power_w * unloaded_m / speed
+                 + drone.hover_power_w * vertical_s) / 3600.0
     return reserve + energy_wh / drone.battery_wh
 
 

@@ -371,11 +371,15 @@ class DroneOperations:
     def _layers(self) -> dict[bool, tuple[float, RouteOptions]]:
         return flight_layers(self.service.route_options)
 
+    def _top_alt_m(self) -> float:
+        """The highest flight layer's altitude (climbs and descents go through every layer)."""
+        return max(alt for alt, _ in self._layers().values())
+
 
     def _fence(self, sortie: Sortie, max_items: int) -> FittedFence:
         """The fence for a sortie, fitted to what the drone can store (see `fit_fence`)."""
         path = [to_wgs84(x, y) for x, y in sortie.path.coords]
-        top_m = max(a for a, _ in self._layers().values())
+        top_m = self._top_alt_m()
         return fit_fence(self.service.airspace, path, self.service.route_options, max_items,
                          top_cruise_alt_m=top_m)
 
@@ -470,7 +474,7 @@ class DroneOperations:
         waited_s, pad = 0.0, home_pad(crew.handle.state, crew.home)
         # a departure climbs through every layer: it waits while any drone flies in the
         # terminal area below the top layer (one that just left, one passing over)
-        below_m = max(a for a, _ in self._layers().values()) + CONFLICT_VERTICAL_M
+        below_m = self._top_alt_m() + CONFLICT_VERTICAL_M
         while area_busy(pad, self._others(crew), below_m):  # departures in turn
             if waited_s >= DEPARTURE_WAIT_S:  # never into a busy area: the order goes elsewhere
                 raise SortieWithdrawnError(
@@ -566,13 +570,13 @@ class DroneOperations:
         svc = self.service
         d, sv = svc.config.drone, svc.config.supervisor
         top = dataclasses.replace(  # climbs and descents from the top flight layer
-            d, cruise_alt_m=max(a for a, _ in self._layers().values()))
+            d, cruise_alt_m=self._top_alt_m())
         reserve = d.reserve_fraction + sv.battery_margin_fraction + PREFLIGHT_MARGIN
-        port = sortie.port_along_m()  # the parcel is aboard this far
+        port = sortie.port_along_m  # the parcel is aboard this far
         landings = max(0, len(sortie.landings) - 1)
-        need = soc_needed(port, landings, top, reserve,
-                          payload_kg=svc.records.orders[order_id].weight_kg, takeoff=True
-                          ) + soc_needed(sortie.path.length - port, 0, top, 0.0)
+        need = soc_needed(port, landings, top, reserve, takeoff=True,
+                          payload_kg=svc.records.orders[order_id].weight_kg,
+                          unloaded_m=sortie.path.length - port)
         if need > 1.0:
             raise ValueError(f"the sortie needs {need:.0%} of a battery (reserve included)")
 
@@ -696,11 +700,11 @@ class DroneOperations:
             landings = 0 if sortie.delivered else 1
             # the parcel is aboard as far as the drone port, not on the way back
             to_port_m = 0.0 if sortie.delivered else min(rest_m, max(
-                0.0, sortie.port_along_m() - (sortie.path.length - rest_m)))
+                0.0, sortie.port_along_m - (sortie.path.length - rest_m)))
             need_rest = soc_needed(
-                to_port_m, landings, d, reserve,
+                to_port_m, landings, d, reserve, unloaded_m=rest_m - to_port_m,
                 payload_kg=svc.records.orders[sortie.order_id].weight_kg,
-            ) + soc_needed(rest_m - to_port_m, 0, d, 0.0) - soc_needed(0.0, 0, d, 0.0)
+            )
             if soc < need_rest:
                 crew.flags.add("battery")
                 need_home = soc_needed(home_m, 0, d, reserve)
@@ -774,8 +778,7 @@ class DroneOperations:
         # the next landing of the mission (the current item or one after it): an arrival holds
         # on its way in, not over the pad once the NAV_LAND is current
         seq = s.mission_seq or 0
-        pad = sortie.landings[min(k for k in sortie.landings if k >= seq)] if any(
-            k >= seq for k in sortie.landings) else None
+        pad = next((sortie.landings[k] for k in sorted(sortie.landings) if k >= seq), None)
         now_s = self.service.clock.now_s()
         held = crew.hold_since_s is not None
         others = self._others(crew)

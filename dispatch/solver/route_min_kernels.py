@@ -112,6 +112,21 @@ def _with_after(rows: Any, lens: Any, k: int, x: int, node: int, out: Any) -> in
 
 
 @_jit
+def _cross(rows: Any, lens: Any, ka: int, xa: int, kb: int, xb: int, out: Any) -> int:
+    """Route `ka` up to position `xa`, then route `kb`'s customers after `xb`, then `ka`'s end
+    (one half of a 2-opt* exchange), into `out`; its length."""
+    m = 0
+    for y in range(xa + 1):
+        out[m] = rows[ka, y]
+        m += 1
+    for y in range(xb + 1, lens[kb] - 1):
+        out[m] = rows[kb, y]
+        m += 1
+    out[m] = rows[ka, lens[ka] - 1]
+    return m + 1
+
+
+@_jit
 def perturb(n_moves: int, plan: Any, active: Any, st: Any, b1: Any, b2: Any) -> int:
     """`n_moves` random moves (relocate, swap, 2-opt*) between a customer and one of its
     nearest neighbours, each applied when it keeps both routes feasible, whatever its cost
@@ -183,25 +198,8 @@ def perturb(n_moves: int, plan: Any, active: Any, st: Any, b1: Any, b2: Any) -> 
                 continue
             xu = wx[u]
             xw = wx[w] - (1 if np.random.random() < 0.5 else 0)
-            mu, mw = lens[ku], lens[kw]
-            m1 = 0
-            for y in range(xu + 1):
-                b1[m1] = rows[ku, y]
-                m1 += 1
-            for y in range(xw + 1, mw - 1):
-                b1[m1] = rows[kw, y]
-                m1 += 1
-            b1[m1] = rows[ku, mu - 1]
-            m1 += 1
-            m2 = 0
-            for y in range(xw + 1):
-                b2[m2] = rows[kw, y]
-                m2 += 1
-            for y in range(xu + 1, mu - 1):
-                b2[m2] = rows[ku, y]
-                m2 += 1
-            b2[m2] = rows[kw, mw - 1]
-            m2 += 1
+            m1 = _cross(rows, lens, ku, xu, kw, xw, b1)
+            m2 = _cross(rows, lens, kw, xw, ku, xu, b2)
             if seq_ok(b1, m1, ku, st) and seq_ok(b2, m2, kw, st):
                 _commit(rows, lens, ku, b1, m1, plan, st)
                 _commit(rows, lens, kw, b2, m2, plan, st)
