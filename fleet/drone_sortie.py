@@ -10,6 +10,7 @@ than guess. `no_fly_ahead` and `soc_needed` are the supervisor's look-ahead and 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,6 @@ from functools import cached_property
 from typing import Any
 
 import shapely
-from shapely.ops import substring
 
 from fleet.config import DroneFigures
 from geofences.conformance import ConformanceChecker, Violation
@@ -88,19 +88,26 @@ class Sortie:
         the furthest point reached to twice its speed times the time since, plus 200 m), so a
         path that ends where it began reads as ending at home, not as all ahead, and a
         corridor flown out and back is not mistaken for its return."""
-        total = self.path.length
-        if self.path.is_empty or total <= 0.0:
+        coords, cum = self._stations
+        total = cum[-1]
+        if total <= 0.0:
             return 0.0
         since_s = 0.0 if self.progress_t_s is None else max(0.0, now_s - self.progress_t_s)
         lo = max(0.0, self.progress_m - 100.0)
         hi = min(total, self.progress_m + 200.0 + 2.0 * speed_m_s * since_s)
-        window = substring(self.path, lo, hi)
-        along = lo
-        if isinstance(window, shapely.LineString) and window.length > 0.0:
-            along += float(window.project(shapely.Point(x, y)))
+        along = _project_between(coords, cum, x, y, lo, hi)
         self.progress_m = max(self.progress_m, along)
         self.progress_t_s = now_s
         return max(0.0, total - along)
+
+    @cached_property
+    def _stations(self) -> tuple[list[tuple[float, float]], list[float]]:
+        """The path's vertices and how far along it each one is."""
+        coords = [(float(x), float(y)) for x, y in self.path.coords]
+        cum = [0.0]
+        for (ax, ay), (bx, by) in itertools.pairwise(coords):
+            cum.append(cum[-1] + math.hypot(bx - ax, by - ay))
+        return coords, cum
 
     def follow(self, s: DroneState) -> None:
         """Progress from telemetry; a reached item can be missed while the link is down.
@@ -149,6 +156,26 @@ class Sortie:
                 f"{self.land_seq})")
 
 
+def _project_between(coords: list[tuple[float, float]], cum: list[float], x: float, y: float,
+                     lo: float, hi: float) -> float:
+    """How far along the path (vertices `coords`, `cum` metres along) its point nearest to
+    (x, y) is, among the points between `lo` and `hi` metres along (the first if tied)."""
+    best_d2, best = math.inf, lo
+    for i in range(len(coords) - 1):
+        a0, a1 = cum[i], cum[i + 1]
+        if a1 < lo or a0 > hi:
+            continue
+        (x0, y0), (x1, y1) = coords[i], coords[i + 1]
+        seg = a1 - a0
+        t = 0.0 if seg <= 0.0 else ((x - x0) * (x1 - x0) + (y - y0) * (y1 - y0)) / seg
+        t = min(max(t, max(lo, a0) - a0), min(hi, a1) - a0)  # metres into the segment
+        f = 0.0 if seg <= 0.0 else t / seg
+        d2 = (x0 + (x1 - x0) * f - x) ** 2 + (y0 + (y1 - y0) * f - y) ** 2
+        if d2 < best_d2:
+            best_d2, best = d2, a0 + t
+    return best
+
+
 VERTICAL_LOOKAHEAD_S = 4.0  # a climb or descent is extrapolated this far at most
 
 
@@ -165,10 +192,11 @@ def no_fly_ahead(checker: ConformanceChecker, s: DroneState, lookahead_s: float)
         return []
     vn, ve, vd = s.vel_north_m_s or 0.0, s.vel_east_m_s or 0.0, s.vel_down_m_s or 0.0
     x, y = to_local(s.lat_deg, s.lon_deg)
-    lat2, lon2 = to_wgs84(x + ve * lookahead_s, y + vn * lookahead_s)
     up_m = -vd * min(lookahead_s, VERTICAL_LOOKAHEAD_S)
-    path = [(s.lat_deg, s.lon_deg, s.alt_amsl_m), (lat2, lon2, s.alt_amsl_m + up_m)]
-    found, _ = checker.check(path)
+    found, _ = checker.check_local(
+        (x, x + ve * lookahead_s), (y, y + vn * lookahead_s),
+        (s.alt_amsl_m, s.alt_amsl_m + up_m),
+    )
     return [v for v in found if v.kind != "permission_required"]
 
 

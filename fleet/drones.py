@@ -69,6 +69,7 @@ from geofences.fence import FenceFitError, FittedFence, fit_fence
 from geofences.frame import to_local, to_wgs84
 from geofences.route import RouteOptions
 from geofences.routing import plan_route, router_for
+from geofences.volumes import RuleKind
 from vehicles.mavlink import FlightMode, LinkState
 from vehicles.mavlink import mission_plan as mp
 from vehicles.mavlink.codec import C
@@ -155,7 +156,9 @@ class DroneOperations:
         self.crews: dict[str, DroneCrew] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.failures: dict[str, int] = {}  # order id -> sorties that failed before take-off
-        self.checker = ConformanceChecker(service.airspace, clearance_m=0.0)
+        # the look-ahead acts on what a drone may not enter (permission areas are planned for)
+        self.checker = ConformanceChecker(service.airspace, clearance_m=0.0,
+                                          kinds=(RuleKind.NO_FLY, RuleKind.OBSTACLE))
 
     def warm_up(self) -> None:
         """Build the airspace routers of every flight layer now (see `warm_up_routers`)."""

@@ -10,7 +10,7 @@ volume is reported separately as a rule touched.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -65,11 +65,18 @@ class Violation:
 class ConformanceChecker:
     """Checks paths against one airspace; build once, check many paths."""
 
-    def __init__(self, airspace: Airspace, clearance_m: float = 30.0) -> None:
+    def __init__(self, airspace: Airspace, clearance_m: float = 30.0,
+                 kinds: Collection[RuleKind] | None = None) -> None:
+        """`kinds`: only volumes of these kinds (default: all but `preferred`)."""
         self.airspace = airspace
         self.clearance_m = clearance_m
-        self._volumes = [v for v in airspace if v.kind is not RuleKind.PREFERRED]
+        self._volumes = [v for v in airspace if v.kind is not RuleKind.PREFERRED
+                         and (kinds is None or v.kind in kinds)]
         self._tree = STRtree([v.local for v in self._volumes])
+        # each volume's altitude band (an obstacle counts from the ground up)
+        self._floor = [-math.inf if v.kind is RuleKind.OBSTACLE else v.floor_amsl_m()
+                       for v in self._volumes]
+        self._ceiling = [v.ceiling_amsl_m() for v in self._volumes]
 
     @cached_property
     def _obstacle_zone(self) -> dict[str, shapely.Geometry]:
@@ -85,16 +92,7 @@ class ConformanceChecker:
         """Local x, y, alt and segment index of samples along the path."""
         pts = np.asarray(path, dtype=float).reshape(-1, 3)
         x, y = to_local_arrays(pts[:, 0], pts[:, 1])
-        xs, ys, zs, seg = [x[:1]], [y[:1]], [pts[:1, 2]], [np.zeros(1)]
-        for i in range(len(pts) - 1):
-            d = float(np.hypot(x[i + 1] - x[i], y[i + 1] - y[i]))
-            n = max(1, int(np.ceil(max(d, abs(pts[i + 1, 2] - pts[i, 2])) / sample_m)))
-            t = np.arange(1, n + 1) / n
-            xs.append(x[i] + (x[i + 1] - x[i]) * t)
-            ys.append(y[i] + (y[i + 1] - y[i]) * t)
-            zs.append(pts[i, 2] + (pts[i + 1, 2] - pts[i, 2]) * t)
-            seg.append(np.full(n, i, dtype=float))
-        return np.concatenate(xs), np.concatenate(ys), np.concatenate(zs), np.concatenate(seg)
+        return _densify(x, y, pts[:, 2], sample_m)
 
     def check(
         self, path: Sequence[PathPoint], sample_m: float = 10.0
@@ -102,23 +100,42 @@ class ConformanceChecker:
         """(violations, ids of permission-required volumes the path crosses)."""
         if len(path) == 0:
             return [], []
-        x, y, z, seg = self.densify(path, sample_m)
-        z_low, z_high = float(z.min()), float(z.max())
+        pts = np.asarray(path, dtype=float).reshape(-1, 3)
+        x, y = to_local_arrays(pts[:, 0], pts[:, 1])
+        return self.check_local(x, y, pts[:, 2], sample_m)
+
+    def check_local(
+        self,
+        x_m: npt.ArrayLike,
+        y_m: npt.ArrayLike,
+        alt_amsl_m: npt.ArrayLike,
+        sample_m: float = 10.0,
+    ) -> tuple[list[Violation], list[str]]:
+        """`check` of a path given in the local frame (easting, northing, altitude AMSL)."""
+        px, py = np.asarray(x_m, dtype=float), np.asarray(y_m, dtype=float)
+        pz = np.asarray(alt_amsl_m, dtype=float)
+        if px.size == 0:
+            return [], []
+        # the volumes that can matter: footprint's envelope within reach of the path's, and an
+        # altitude band the path reaches (a cheap filter; the tests below are exact)
+        reach = self.clearance_m + 1.0
+        z_low, z_high = float(pz.min()), float(pz.max())
+        box = shapely.box(float(px.min()) - reach, float(py.min()) - reach,
+                          float(px.max()) + reach, float(py.max()) + reach)
+        candidates = [i for i in sorted(self._tree.query(box).tolist())
+                      if z_high >= self._floor[i] and z_low <= self._ceiling[i]]
+        if not candidates:
+            return [], []
+        x, y, z, seg = _densify(px, py, pz, sample_m)
         samples: Any = None
-        track: Any = (
-            shapely.linestrings(np.column_stack([x, y]))
-            if len(x) > 1
-            else shapely.Point(x[0], y[0])
-        )
-        found = self._tree.query(track, predicate="dwithin", distance=self.clearance_m + 1.0)
-        candidates = sorted(set(found.tolist()))
+        if len(x) > 1 and len(candidates) > 1:  # a long path: only volumes near its track
+            track = shapely.linestrings(np.column_stack([x, y]))
+            near = set(self._tree.query(track, predicate="dwithin", distance=reach).tolist())
+            candidates = [i for i in candidates if i in near]
         violations: list[Violation] = []
         touched: list[str] = []
         for index in candidates:
             volume = self._volumes[index]
-            floor = volume.floor_amsl_m() if volume.kind is not RuleKind.OBSTACLE else -math.inf
-            if z_high < floor or z_low > volume.ceiling_amsl_m():
-                continue  # the path never reaches this volume's altitude band
             if volume.kind is RuleKind.OBSTACLE:
                 zone = self._obstacle_zone[volume.id]
                 inside = shapely.contains_xy(zone, x, y) & (z <= volume.ceiling_amsl_m())
@@ -140,6 +157,23 @@ class ConformanceChecker:
                 depth_v = np.minimum(z - volume.floor_amsl_m(), volume.ceiling_amsl_m() - z)
             violations += _runs(volume, inside, x, y, z, seg, depth_h, depth_v)
         return violations, touched
+
+
+def _densify(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], z: npt.NDArray[np.float64],
+    sample_m: float,
+) -> tuple[npt.NDArray[np.float64], ...]:
+    """Samples at most `sample_m` apart along the path's segments (x, y, z, segment index)."""
+    xs, ys, zs, seg = [x[:1]], [y[:1]], [z[:1]], [np.zeros(1)]
+    for i in range(len(x) - 1):
+        d = math.hypot(float(x[i + 1] - x[i]), float(y[i + 1] - y[i]))
+        n = max(1, math.ceil(max(d, abs(float(z[i + 1] - z[i]))) / sample_m))
+        t = np.arange(1, n + 1) / n
+        xs.append(x[i] + (x[i + 1] - x[i]) * t)
+        ys.append(y[i] + (y[i + 1] - y[i]) * t)
+        zs.append(z[i] + (z[i + 1] - z[i]) * t)
+        seg.append(np.full(n, i, dtype=float))
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(zs), np.concatenate(seg)
 
 
 def _runs(

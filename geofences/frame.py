@@ -8,7 +8,7 @@ agree to well under a metre in Japan, so no datum shift is applied.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -28,12 +28,14 @@ def _inverse() -> Transformer:
     return Transformer.from_crs(LOCAL_EPSG, 4326, always_xy=True)
 
 
+@lru_cache(maxsize=4096)  # the same sites, pads and vertices are asked for again and again
 def to_local(lat_deg: float, lon_deg: float) -> tuple[float, float]:
     """WGS-84 latitude/longitude to local (easting, northing) metres."""
     e, n = _forward().transform(lon_deg, lat_deg)
     return float(e), float(n)
 
 
+@lru_cache(maxsize=4096)
 def to_wgs84(east_m: float, north_m: float) -> tuple[float, float]:
     """Local (easting, northing) metres to WGS-84 (latitude, longitude)."""
     lon, lat = _inverse().transform(east_m, north_m)

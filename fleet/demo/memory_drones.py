@@ -24,6 +24,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
 from fleet.demo.drone_faults import DroneFaultSchedule, FaultCopter
 from fleet.demo.drone_world import DroneWorld
 from fleet.drones import DroneOperations
@@ -31,7 +33,9 @@ from fleet.service import FleetService
 from sim.copter.autopilot import MAX_STEP_S, CopterAutopilot
 from sim.copter.channel import LinkCut, LinkFaults
 from sim.copter.flight import CopterConfig
+from sim.copter.mission_run import NavTarget
 from sim.copter.modes import CopterMode
+from sim.copter.physics import Wind
 from sim.scenario.record import RunRecord
 from vehicles.clock import Clock
 from vehicles.mavlink.events import Address
@@ -40,8 +44,18 @@ from vehicles.mavlink.transport import Endpoint
 
 FAST_EPOCH_UNIX_S = 1_767_225_600.0  # 2026-01-01T00:00Z: the fast world's clock 0, fixed
 GROUNDED_STEP_S = 1.0
-CRUISE_STEP_S = 1.0  # a cruising copter (see FastCopter)
-NAV_LAND = 21  # MAV_CMD_NAV_LAND
+LONG_STEP_S = 1.0  # a copter holding its course (see FastCopter)
+SETTLED_M = 0.3  # a hold within this of its point, and
+SETTLED_M_S = 0.3  # this slow, has settled
+STEADY_M_S = 0.05  # a velocity this close to the controller's wanted one is steady
+GUST_M_S = 0.5  # (this close, at the airspeed limit in gusts)
+NAV_TAKEOFF = mavlink.MAV_CMD_NAV_TAKEOFF
+NAV_LAND = mavlink.MAV_CMD_NAV_LAND
+NAV_RTL = mavlink.MAV_CMD_NAV_RETURN_TO_LAUNCH
+NAV_DELAY = mavlink.MAV_CMD_NAV_DELAY
+ACTIVE = mavlink.MISSION_STATE_ACTIVE
+HOLDS_A_POINT = frozenset({CopterMode.GUIDED, CopterMode.LOITER, CopterMode.POSHOLD,
+                           CopterMode.BRAKE})  # modes that steer to `fc.target`
 # telemetry rates asked of the copters in fast mode: position once a second (what the supervisor
 # reads), the rest at a tenth of the wire defaults (heartbeats carry mode and arming at 1 Hz, and
 # mission progress comes as MISSION_ITEM_REACHED when it happens; a breach as STATUSTEXT);
@@ -56,15 +70,21 @@ IDLE_STEP_S = 5.0  # a copter disarmed on the ground is moved (and heard) this o
 class FastCopter(CopterAutopilot):
     """A copter that takes long physics steps where short ones would compute the same thing.
 
-    - Disarmed and landed, the copter does not move; the battery draws avionics power (linear
-      in time), the failsafes and pre-arm checks look at that state: steps of up to
-      `GROUNDED_STEP_S`.
-    - Cruising in AUTO, level, at speed, with the waypoint further than the braking distance
-      plus two long steps: the velocity is already the wanted one and the path is a straight
-      line, so steps of `CRUISE_STEP_S` move the copter (and draw the battery) as the 50 ms
-      steps would, to within the wind gusts' variation over one step.
-    Everything else (take-off, landing, turns at waypoints, hover, failsafe manoeuvres) runs
-    at the autopilot's own 50 ms.
+    The position controller holds each channel (horizontal, vertical) at a constant velocity
+    while its target is further than the braking distance: there a step of `LONG_STEP_S` moves
+    the copter, and draws the battery, as twenty steps of 50 ms would (to within the gusts'
+    variation over a second). So the copter steps long when, in both channels, it is either
+    - *steady*: at the controller's wanted velocity (cruise, a climb or a descent at the
+      configured rate, a landing's descent) with the target further than the braking distance,
+      two long steps and the waypoint radius; or
+    - *settled*: within `SETTLED_M` of a point it holds (a paused mission, a delay, BRAKE,
+      LOITER) and slower than `SETTLED_M_S`; it is put on the point at rest (the 50 ms
+      controller would circle within centimetres of it);
+    and no timer runs out within the step (`FlightController.next_change_s`: a delay ending, an
+    auto-disarm, the GCS failsafe). Armed on the ground, waiting in a mission's delay, nothing
+    moves: long steps too; disarmed, steps of `GROUNDED_STEP_S`. Everything else (take-off and
+    touchdown, the accelerations, turns at waypoints, failsafe manoeuvres) runs at the
+    autopilot's own 50 ms.
     """
 
     def advance_to(self, now_s: float) -> None:
@@ -77,26 +97,118 @@ class FastCopter(CopterAutopilot):
         fc = self.fc
         if not fc.armed:
             return GROUNDED_STEP_S if fc.land_complete else MAX_STEP_S
-        if fc.land_complete or fc.mode != CopterMode.AUTO:
+        step_s = min(LONG_STEP_S, fc.next_change_s() - fc.now_s)
+        if step_s <= MAX_STEP_S:
             return MAX_STEP_S
+        if fc.land_complete:
+            return step_s if self._waiting_on_ground() else MAX_STEP_S
+        steer = self._steering()
+        if steer is None or not self._holds_course(*steer, step_s):
+            return MAX_STEP_S
+        return step_s
+
+    def _waiting_on_ground(self) -> bool:
+        """Armed and landed with nothing to lift it off before a timer runs out."""
+        fc = self.fc
+        if fc.mode == CopterMode.AUTO:
+            mission = fc.mission
+            if mission.state != ACTIVE:
+                return True
+            return mission.items[mission.current_seq].command == NAV_DELAY and (
+                mission._arrived_at_s is not None)
+        return fc.target is None or not fc.target.takeoff
+
+    def _steering(self) -> tuple[NavTarget, bool, bool] | None:
+        """Where the position controller steers in the next step: (target, whether the copter
+        is landing (the vertical channel descends at the landing speed), whether it may be
+        settled on the target); None where that is not known beforehand."""
+        fc = self.fc
+        if not fc.has_position:
+            return None
+        if fc.mode in HOLDS_A_POINT:
+            target = fc.target
+            return None if target is None or target.takeoff else (target, False, True)
+        if fc.mode != CopterMode.AUTO:
+            return None
         mission = fc.mission
         target = mission._target  # read only: where the mission steers now
-        if target is None or target.takeoff or target.land or mission.paused:
-            return MAX_STEP_S
-        body = fc.body
-        approach = mission.items[mission.current_seq].command == NAV_LAND  # at cruise height
-        hold_up_m = body.up_m if approach else target.up_m
-        if abs(body.vu_m_s) >= 0.2 or abs(hold_up_m - body.up_m) >= 1.0:
-            return MAX_STEP_S
-        v = body.ground_speed_m_s
-        ahead_m = math.hypot(target.north_m - body.north_m, target.east_m - body.east_m)
-        braking_m = v * v / (2.0 * fc.config.limits.horiz_accel_m_s2)
-        if ahead_m <= braking_m + 2.0 * CRUISE_STEP_S * v + 2.0 * fc.wp_radius_m():
-            return MAX_STEP_S
-        # level: the altitude hold has settled within a metre; pin it, so that a long step
-        # cannot set the vertical controller (tuned for 50 ms) oscillating
-        body.up_m, body.vu_m_s = hold_up_m, 0.0
-        return CRUISE_STEP_S
+        if mission.state != ACTIVE or target is None or not fc.auto_armed:
+            return None
+        if mission.paused:
+            hold = mission._hold
+            return None if hold is None else (hold, False, True)
+        command = mission.items[mission.current_seq].command
+        if command == NAV_LAND:  # the approach at its height, then straight down
+            body = fc.body
+            over = math.hypot(target.north_m - body.north_m, target.east_m - body.east_m) < (
+                fc.wp_radius_m()) and body.ground_speed_m_s < 1.0
+            level = dataclasses.replace(target, up_m=body.up_m)
+            return (target, True, True) if over else (level, False, False)
+        if command in (NAV_TAKEOFF, NAV_RTL) or target.takeoff or target.land:
+            return None if command != NAV_TAKEOFF else (target, False, False)
+        # a waypoint, delay or loiter: settled only once arrived (its hold time is a timer)
+        return target, False, mission._arrived_at_s is not None
+
+    def _holds_course(self, target: NavTarget, landing: bool, may_settle: bool,
+                      step_s: float) -> bool:
+        """Whether both channels stay as they are for `step_s` (see the class); a settled
+        channel is put on its target at rest. Both settled only where `may_settle`: elsewhere
+        that would be an arrival the mission reacts to."""
+        fc, body = self.fc, self.fc.body
+        limits, radius_m = fc.config.limits, fc.wp_radius_m()
+        dn, de = target.north_m - body.north_m, target.east_m - body.east_m
+        d_m, v = math.hypot(dn, de), body.ground_speed_m_s
+        settle_h = d_m < SETTLED_M and v < SETTLED_M_S
+        if not settle_h:
+            speed = target.speed_m_s or fc.wp_speed_m_s()
+            if d_m <= v * v / (2.0 * limits.horiz_accel_m_s2) + 2.0 * step_s * v + 2.0 * radius_m:
+                return False
+            want_n, want_e = dn / d_m * speed, de / d_m * speed
+            k = _airspeed_capped(want_n, want_e, fc.wind, limits.max_airspeed_m_s)
+            # against a headwind at the airspeed limit, the gusts move the speed a little
+            # (the accelerations stay within the limit): tracked to within `GUST_M_S`
+            if math.hypot(want_n * k - body.vn_m_s, want_e * k - body.ve_m_s) > (
+                    STEADY_M_S if k == 1.0 else GUST_M_S):
+                return False
+        if landing:
+            rel_m, low_m = fc.relative_alt_m, fc.params["LAND_ALT_LOW"] / 100.0
+            want_vu = -min(fc._land_speed_m_s(), limits.max_descent_m_s)
+            final_vu = -min(fc.params["LAND_SPEED"] / 100.0, limits.max_descent_m_s)
+            # room to the next change: the final descent's speed, or the ground
+            room_m = rel_m - low_m if rel_m > low_m and final_vu != want_vu else body.up_m
+            if room_m <= 2.0 * step_s * -want_vu + 1.0 or abs(body.vu_m_s - want_vu) > 0.01:
+                return False
+            settle_v = False
+        else:
+            du, vu = target.up_m - body.up_m, body.vu_m_s
+            settle_v = abs(du) < SETTLED_M and abs(vu) < SETTLED_M_S
+            if not settle_v:
+                cap = (min(fc.climb_m_s(), limits.max_climb_m_s) if du > 0
+                       else min(fc.descent_m_s(), limits.max_descent_m_s))
+                if abs(du) <= vu * vu / (2.0 * limits.vert_accel_m_s2) + 2.0 * step_s * abs(vu) + (
+                        2.0 * radius_m + 1.0) or abs(vu - math.copysign(cap, du)) > 0.01:
+                    return False
+        if settle_h and settle_v and not may_settle:
+            return False
+        if settle_h:
+            body.north_m, body.east_m, body.vn_m_s, body.ve_m_s = (
+                target.north_m, target.east_m, 0.0, 0.0)
+        if settle_v:
+            body.up_m, body.vu_m_s = target.up_m, 0.0
+        return True
+
+
+def _airspeed_capped(vn_m_s: float, ve_m_s: float, wind: Wind, max_airspeed_m_s: float) -> float:
+    """The factor (at most 1) the wanted ground velocity is scaled by so that the airspeed
+    stays within the limit (`sim.copter.physics.CopterBody.step`), solved in closed form."""
+    an, ae = vn_m_s - wind.north_m_s, ve_m_s - wind.east_m_s
+    if an * an + ae * ae <= max_airspeed_m_s**2:
+        return 1.0
+    vv = vn_m_s * vn_m_s + ve_m_s * ve_m_s
+    vw = vn_m_s * wind.north_m_s + ve_m_s * wind.east_m_s
+    ww = wind.north_m_s**2 + wind.east_m_s**2
+    disc = vw * vw - vv * (ww - max_airspeed_m_s**2)
+    return max(0.0, (vw + math.sqrt(max(disc, 0.0))) / vv)
 
 
 def _is_heartbeat(data: bytes) -> bool:

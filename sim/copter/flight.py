@@ -443,6 +443,23 @@ class FlightController:
         if failures:
             self.say(SEV_CRITICAL, failures[0])
 
+    def next_change_s(self) -> float:
+        """The earliest time the copter's state changes by the clock alone (the mission's
+        `next_change_s`, an auto-disarm, the GCS failsafe, a low-voltage timer, the end of RTL's
+        loiter), just after it; inf if none. Steps longer than 50 ms stop there."""
+        p, t = self.params, self.mission.next_change_s()
+        if self.armed and self.land_complete and p["DISARM_DELAY"] > 0 and (
+                self._landed_since_s is not None):
+            t = min(t, self._landed_since_s + p["DISARM_DELAY"])
+        if self.gcs_last_heartbeat_s is not None and not self.gcs_failsafe:
+            t = min(t, self.gcs_last_heartbeat_s + p["FS_GCS_TIMEOUT"])
+        for since in (self._batt_low_since_s, self._batt_crt_since_s):
+            if since is not None:
+                t = min(t, since + p["BATT_LOW_TIMER"])
+        if self.rtl_stage == "loiter":
+            t = min(t, self._stage_until_s)
+        return t + 1e-6
+
     # -- failsafes ------------------------------------------------------------------------
     def _check_failsafes(self) -> None:
         check_battery(self)

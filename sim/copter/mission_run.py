@@ -322,14 +322,7 @@ class MissionRunner:
             return self._touched_down
         if cmd == C.MAV_CMD_NAV_LOITER_UNLIM:
             return False
-        if cmd == C.MAV_CMD_NAV_DELAY:
-            hold_s = max(item.param1, 0.0)
-        elif cmd == C.MAV_CMD_NAV_LOITER_TIME:
-            hold_s = item.param1
-        elif cmd == C.MAV_CMD_NAV_LOITER_TURNS:
-            hold_s = item.param1 * 2.0 * math.pi * max(abs(item.param3), 1.0) / 5.0
-        else:
-            hold_s = item.param1
+        hold_s = _hold_s(item)
         if self._arrived_at_s is None:
             radius_m = item.param2 if cmd in (C.MAV_CMD_NAV_WAYPOINT,
                                               C.MAV_CMD_NAV_SPLINE_WAYPOINT) else 0.0
@@ -340,6 +333,21 @@ class MissionRunner:
                 return False
             self._arrived_at_s = fc.now_s
         return fc.now_s - self._arrived_at_s >= hold_s
+
+    def next_change_s(self) -> float:
+        """The earliest time the mission moves on by the clock alone, whatever the copter does
+        meanwhile (a hold or delay ending, DO commands after a CONDITION_DELAY, a winch release);
+        inf if none. A simulator taking steps longer than 50 ms must not step over it."""
+        t = math.inf if self._winch_release_at_s is None else self._winch_release_at_s
+        if self._do_queue:
+            t = min(t, self._do_blocked_until_s)
+        if (self.state == C.MISSION_STATE_ACTIVE and self._arrived_at_s is not None
+                and 0 < self.current_seq < len(self.items)):
+            item = self.items[self.current_seq]
+            if item.command not in (C.MAV_CMD_NAV_LAND, C.MAV_CMD_NAV_RETURN_TO_LAUNCH,
+                                    C.MAV_CMD_NAV_TAKEOFF, C.MAV_CMD_NAV_LOITER_UNLIM):
+                t = min(t, self._arrived_at_s + _hold_s(item))
+        return t
 
     def continue_after_land(self, land_seq: int) -> bool:
         """AP_Mission::continue_after_land_check_for_takeoff: MIS_OPTIONS bit 2 is set and the
@@ -406,3 +414,12 @@ class MissionRunner:
         self.payload_events.append((fc.now_s, how))
         text = "Gripper load released" if how == "gripper" else "Winch: payload released"
         fc.say(C.MAV_SEVERITY_INFO, f"{text} ({released_kg:.1f} kg)")
+
+
+def _hold_s(item: MissionItem) -> float:
+    """How long a navigation item holds once arrived (NAV_DELAY, loiters, a waypoint's param1)."""
+    if item.command == C.MAV_CMD_NAV_DELAY:
+        return max(item.param1, 0.0)
+    if item.command == C.MAV_CMD_NAV_LOITER_TURNS:
+        return item.param1 * 2.0 * math.pi * max(abs(item.param3), 1.0) / 5.0
+    return item.param1

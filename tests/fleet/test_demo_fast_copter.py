@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import TypeVar
 
+import pytest
 import shapely
 
 from fleet.demo.memory_drones import FastCopter
@@ -20,7 +21,15 @@ from sim.copter.flight import CopterConfig
 from sim.copter.memory_net import InMemoryNetwork
 from sim.copter.physics import Wind
 from vehicles.mavlink import FlightMode, GroundStation, LinkConfig
-from vehicles.mavlink.mission_plan import Land, MissionPlan, Takeoff, Waypoint, mission_items
+from vehicles.mavlink.mission_plan import (
+    Land,
+    LandAndWait,
+    MissionPlan,
+    Step,
+    Takeoff,
+    Waypoint,
+    mission_items,
+)
 from vehicles.mavlink.operation import Operation
 from vehicles.mavlink.telemetry import readiness
 
@@ -33,12 +42,21 @@ def _offset(d_north_m: float, d_east_m: float) -> tuple[float, float]:
             HOME[1] + d_east_m / (111_320.0 * math.cos(math.radians(HOME[0]))))
 
 
-def _fly(kind: type[CopterAutopilot]) -> dict[str, object]:
+LEGS = (Takeoff(60.0), Waypoint(*_offset(1500, 1000), 60.0, 11.0),
+        Waypoint(*_offset(3000, 0), 60.0, 11.0), Land(*_offset(3200, -600)))
+# a delivery: out at 115 m, a hover of 40 s, a landing with a minute on the ground, back at 60 m
+DELIVERY = (Takeoff(115.0), Waypoint(*_offset(1500, 300), 115.0, 11.0, hold_s=40.0),
+            LandAndWait(*_offset(2000, 300), 60.0, 60.0, release_gripper=True),
+            Waypoint(*_offset(200, 100), 60.0, 11.0), Land(*_offset(0, 0)))
+
+
+def _fly(kind: type[CopterAutopilot], steps: tuple[Step, ...] = LEGS) -> dict[str, object]:
     station = GroundStation(LinkConfig())
     net = InMemoryNetwork(station)
     config = CopterConfig(home_lat_deg=HOME[0], home_lon_deg=HOME[1], payload_kg=3.0,
                           wind=Wind.from_direction(6.0, 200.0, gust_m_s=3.0, seed=1),
-                          params={"LAND_SPEED": 150, "WPNAV_SPEED": 1100})
+                          params={"LAND_SPEED": 150, "WPNAV_SPEED": 1100, "MIS_OPTIONS": 4,
+                                  "DISARM_DELAY": 0})
     copter = net.add(kind(config, sysid=1, stream_phase=0.2))
     link = station.expect(1, 0.0)
 
@@ -47,9 +65,7 @@ def _fly(kind: type[CopterAutopilot]) -> dict[str, object]:
         assert op.error is None, op
 
     net.run_until(lambda: readiness(link.state).ready, 30.0)
-    plan = MissionPlan((Takeoff(60.0), Waypoint(*_offset(1500, 1000), 60.0, 11.0),
-                        Waypoint(*_offset(3000, 0), 60.0, 11.0),
-                        Land(*_offset(3200, -600))), home=(*HOME, 0.0))
+    plan = MissionPlan(steps, home=(*HOME, 0.0))
     items = mission_items(plan)
     run(link.upload(items, net.now_s))
     run(link.set_mode(FlightMode.GUIDED, net.now_s))
@@ -58,9 +74,12 @@ def _fly(kind: type[CopterAutopilot]) -> dict[str, object]:
     track: list[tuple[float, float]] = []
     fc = copter.autopilot.fc
 
+    flown: list[bool] = []
+
     def landed() -> bool:
         track.append((fc.body.north_m, fc.body.east_m))
-        return fc.body.north_m > 1000.0 and fc.land_complete and not fc.armed
+        flown.append(not fc.land_complete)
+        return any(flown) and fc.land_complete and not fc.armed
 
     net.run_until(landed, 2000.0, dt_s=1.0)  # as fast mode moves its copters
     return {"t_s": net.now_s, "used_wh": fc.battery.used_wh,
@@ -68,8 +87,9 @@ def _fly(kind: type[CopterAutopilot]) -> dict[str, object]:
             "reached": tuple(copter.autopilot.reached_log), "track": shapely.LineString(track)}
 
 
-def test_fast_copter_flies_the_mission_as_the_autopilot_does() -> None:
-    slow, fast = _fly(CopterAutopilot), _fly(FastCopter)
+@pytest.mark.parametrize("steps", [LEGS, DELIVERY], ids=["legs", "delivery"])
+def test_fast_copter_flies_the_mission_as_the_autopilot_does(steps: tuple[Step, ...]) -> None:
+    slow, fast = _fly(CopterAutopilot, steps), _fly(FastCopter, steps)
     assert fast["reached"] == slow["reached"]
     t_slow, t_fast = float(slow["t_s"]), float(fast["t_s"])  # type: ignore[arg-type]
     assert t_slow > 400.0  # a real flight: 5 km at 11 m/s, take-off and landing

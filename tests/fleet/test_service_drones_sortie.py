@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+from shapely.ops import substring
 
-from fleet.drone_sortie import Sortie, no_fly_ahead
+from fleet.drone_sortie import Sortie, _project_between, no_fly_ahead
 from geofences.conformance import ConformanceChecker
 from geofences.default import load_airspace
 from geofences.frame import to_local, to_wgs84
@@ -108,3 +112,24 @@ def test_a_sortie_survives_the_journal() -> None:
     assert (again.land_seq, again.last_seq, again.port, again.landings) == (
         first.land_seq, first.last_seq, first.port, first.landings)
     assert abs(again.path.length - first.path.length) < 0.5
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hs.lists(hs.tuples(hs.integers(-3000, 3000), hs.integers(-3000, 3000)), min_size=2,
+             max_size=8),
+    hs.floats(-3500, 3500), hs.floats(-3500, 3500), hs.floats(0, 1), hs.floats(0, 1),
+)
+def test_progress_is_the_nearest_point_of_the_window_the_drone_can_have_reached(
+    vertices: list[tuple[int, int]], x: float, y: float, a: float, b: float
+) -> None:
+    path = shapely.LineString(vertices)
+    lo, hi = sorted((a * path.length, b * path.length))
+    coords, cum = Sortie("o", 1, 2, path)._stations
+    along = _project_between(coords, cum, x, y, lo, hi)
+    assert lo - 1e-9 <= along <= hi + 1e-9
+    window = substring(path, lo, hi)  # shapely's answer: the distance to the window
+    nearest_m = shapely.Point(x, y).distance(window)
+    assert path.interpolate(along).distance(shapely.Point(x, y)) == pytest.approx(
+        nearest_m, abs=1e-6)

@@ -21,7 +21,7 @@ import contextlib
 import dataclasses
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from vehicles.clock import Clock, SystemClock
 from vehicles.mavlink.drone import Drone
@@ -59,7 +59,7 @@ class Endpoint:
         self._subscribers: list[asyncio.Queue[LinkEvent]] = []
         self._handles: dict[int, Drone] = {}
         self._ticker: asyncio.Task[None] | None = None
-        self._changed: dict[int, asyncio.Event] = {}  # per drone, for `Drone.wait_for`
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}  # per drone: `wait_changed`
 
     def drone(self, sysid: int) -> Drone:
         """The handle of drone `sysid` (CONNECTING until its first heartbeat)."""
@@ -97,15 +97,24 @@ class Endpoint:
                     self.events_dropped += 1
                 queue.put_nowait(event)
         touched = self.station.take_touched()
-        for sysid, changed in self._changed.items():
-            if all_changed or sysid in touched:
-                changed.set()
+        self._wake(self._waiters if all_changed else touched)
+
+    def _wake(self, sysids: Iterable[int]) -> None:
+        for sysid in sysids:
+            waiters = self._waiters.get(sysid)
+            if waiters:
+                for waiter in waiters:  # in the order they began to wait
+                    if not waiter.done():
+                        waiter.set_result(None)
+                waiters.clear()
 
     async def wait_changed(self, sysid: int, timeout_s: float) -> None:
         """Until drone `sysid` receives something or a tick passes, or `timeout_s` of clock time."""
-        changed = self._changed.setdefault(sysid, asyncio.Event())
-        changed.clear()
-        waiter = asyncio.ensure_future(changed.wait())
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(sysid, []).append(waiter)
+        if self._ticker is not None and timeout_s >= self.tick_s:
+            await waiter  # the next tick comes first (it wakes every waiter)
+            return
         sleeper = asyncio.ensure_future(self.clock.sleep(timeout_s))
         try:
             await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
@@ -138,6 +147,7 @@ class Endpoint:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        self._wake(set(self._waiters))  # no more ticks: whoever waits for one looks again now
 
 
 class _Datagrams(asyncio.DatagramProtocol):
