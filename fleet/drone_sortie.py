@@ -95,10 +95,17 @@ class Sortie:
         since_s = 0.0 if self.progress_t_s is None else max(0.0, now_s - self.progress_t_s)
         lo = max(0.0, self.progress_m - 100.0)
         hi = min(total, self.progress_m + 200.0 + 2.0 * speed_m_s * since_s)
-        along = _project_between(coords, cum, x, y, lo, hi)
+        along, _ = _project_between(coords, cum, x, y, lo, hi)
         self.progress_m = max(self.progress_m, along)
         self.progress_t_s = now_s
         return max(0.0, total - along)
+
+    def off_path_m(self, x: float, y: float) -> float:
+        """How far (x, y) (local metres) is from the planned path (inf if there is none)."""
+        coords, cum = self._stations
+        if len(coords) < 2:
+            return math.inf
+        return _project_between(coords, cum, x, y, 0.0, cum[-1])[1]
 
     @cached_property
     def _stations(self) -> tuple[list[tuple[float, float]], list[float]]:
@@ -157,9 +164,10 @@ class Sortie:
 
 
 def _project_between(coords: list[tuple[float, float]], cum: list[float], x: float, y: float,
-                     lo: float, hi: float) -> float:
+                     lo: float, hi: float) -> tuple[float, float]:
     """How far along the path (vertices `coords`, `cum` metres along) its point nearest to
-    (x, y) is, among the points between `lo` and `hi` metres along (the first if tied)."""
+    (x, y) is, among the points between `lo` and `hi` metres along (the first if tied), and
+    how far that point is from (x, y)."""
     best_d2, best = math.inf, lo
     for i in range(len(coords) - 1):
         a0, a1 = cum[i], cum[i + 1]
@@ -173,7 +181,7 @@ def _project_between(coords: list[tuple[float, float]], cum: list[float], x: flo
         d2 = (x0 + (x1 - x0) * f - x) ** 2 + (y0 + (y1 - y0) * f - y) ** 2
         if d2 < best_d2:
             best_d2, best = d2, a0 + t
-    return best
+    return best, math.sqrt(best_d2)
 
 
 VERTICAL_LOOKAHEAD_S = 4.0  # a climb or descent is extrapolated this far at most

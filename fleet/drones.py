@@ -698,7 +698,7 @@ class DroneOperations:
             x, y = to_local(s.lat_deg, s.lon_deg)
             d = svc.config.drone
             rest_m = sortie.rest_m(x, y, svc.clock.now_s(), d.cruise_speed_m_s)
-            home_m = shapely.Point(x, y).distance(shapely.Point(*to_local(*crew.home)))
+            home_m = math.dist((x, y), to_local(*crew.home))
             reserve = d.reserve_fraction + sv.battery_margin_fraction
             landings = 0 if sortie.delivered else 1
             # the parcel is aboard as far as the drone port, not on the way back
@@ -726,7 +726,7 @@ class DroneOperations:
                 )
                 self._spawn(crew, command)
         if s.lat_deg is not None and s.lon_deg is not None and not sortie.path.is_empty:
-            off_m = sortie.path.distance(shapely.Point(*to_local(s.lat_deg, s.lon_deg)))
+            off_m = sortie.off_path_m(*to_local(s.lat_deg, s.lon_deg))
             now_s = svc.clock.now_s()
             returning = "battery" in crew.flags  # sent home or down: off the path by design
             if off_m > sv.off_path_m and "off_path" not in crew.flags and not returning:

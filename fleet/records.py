@@ -97,6 +97,9 @@ class VehicleRecord:
         }
 
 
+ACTIVE_ORDER_STATES = frozenset({"assigned", "loaded", "in_flight"})
+
+
 class Records:
     """Orders, trips and vehicles, as folded from the journal."""
 
@@ -104,6 +107,9 @@ class Records:
         self.orders: dict[str, OrderRecord] = {}
         self.trips: dict[str, TripRecord] = {}
         self.vehicles: dict[str, VehicleRecord] = {}
+        # orders and trips a vehicle holds now (what the supervisor watches for lateness)
+        self.active_orders: dict[str, OrderRecord] = {}
+        self.active_trips: dict[str, TripRecord] = {}
         self.last_seq = 0
 
     def validate(self, kind: str, subject: str, data: Any) -> None:
@@ -154,10 +160,18 @@ class Records:
             self._update(order, d, entry.t_s)
             if d["state"] == "delivered":
                 order.delivered_s = entry.t_s
+            if order.state in ACTIVE_ORDER_STATES:
+                self.active_orders[order.id] = order
+            else:
+                self.active_orders.pop(order.id, None)
         elif entry.kind == "trip.state":
             trip = self.trips[entry.subject]
             TRIP.check(trip.state, d["state"])
             self._update(trip, d, entry.t_s)
+            if trip.state == "assigned":
+                self.active_trips[trip.id] = trip
+            else:
+                self.active_trips.pop(trip.id, None)
             if d["state"] == "picked_up":
                 trip.picked_up_s = entry.t_s
             elif d["state"] == "dropped_off":

@@ -459,20 +459,17 @@ class FleetService:
                 if record.state != "offline":
                     self._record("vehicle.state", vid, "supervisor", {"state": "offline"})
                 self._replan_waiting(vid, f"link lost for {silent:.0f} s")
-        for trip in self.records.trips.values():
+        for trip in list(self.records.active_trips.values()):
             window = trip.promised_window
-            if window is None or trip.state != "assigned":
+            if window is None:
                 continue
             if now > window[1] - sv.lateness_margin_s and ("late", trip.id) not in self.flags:
                 self.flags.add(("late", trip.id))
                 self._supervise_action(
                     trip.id, "pickup at risk", f"promised by {window[1]:.0f}, now {now:.0f}"
                 )
-        for order in self.records.orders.values():
-            late = (
-                order.state in ("assigned", "loaded", "in_flight")
-                and now > order.deadline_s - sv.lateness_margin_s
-            )
+        for order in list(self.records.active_orders.values()):
+            late = now > order.deadline_s - sv.lateness_margin_s
             if late and ("late", order.id) not in self.flags:
                 self.flags.add(("late", order.id))
                 self._supervise_action(

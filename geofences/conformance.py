@@ -9,8 +9,9 @@ volume is reported separately as a rule touched.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -24,6 +25,7 @@ from geofences.frame import to_local_arrays, to_wgs84
 from geofences.volumes import Airspace, AltRef, RuleKind, Volume
 
 PathPoint = tuple[float, float, float]  # lat_deg, lon_deg, alt_amsl_m
+LINEAR_SCAN = 24  # at most this many volumes low enough to matter: scanned, not tree-queried
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,10 @@ class ConformanceChecker:
         self._floor = [-math.inf if v.kind is RuleKind.OBSTACLE else v.floor_amsl_m()
                        for v in self._volumes]
         self._ceiling = [v.ceiling_amsl_m() for v in self._volumes]
+        self._bounds = [tuple(v.local.bounds) for v in self._volumes]
+        # the volumes by floor: a low path can reach only the first few (most airspace is high)
+        self._by_floor = sorted(range(len(self._volumes)), key=lambda i: self._floor[i])
+        self._floors = [self._floor[i] for i in self._by_floor]
 
     @cached_property
     def _obstacle_zone(self) -> dict[str, shapely.Geometry]:
@@ -116,21 +122,16 @@ class ConformanceChecker:
         pz = np.asarray(alt_amsl_m, dtype=float)
         if px.size == 0:
             return [], []
-        # the volumes that can matter: footprint's envelope within reach of the path's, and an
-        # altitude band the path reaches (a cheap filter; the tests below are exact)
-        reach = self.clearance_m + 1.0
-        z_low, z_high = float(pz.min()), float(pz.max())
-        box = shapely.box(float(px.min()) - reach, float(py.min()) - reach,
-                          float(px.max()) + reach, float(py.max()) + reach)
-        candidates = [i for i in sorted(self._tree.query(box).tolist())
-                      if z_high >= self._floor[i] and z_low <= self._ceiling[i]]
+        candidates = self._near(float(px.min()), float(py.min()), float(px.max()),
+                                float(py.max()), float(pz.min()), float(pz.max()))
         if not candidates:
             return [], []
         x, y, z, seg = _densify(px, py, pz, sample_m)
         samples: Any = None
         if len(x) > 1 and len(candidates) > 1:  # a long path: only volumes near its track
             track = shapely.linestrings(np.column_stack([x, y]))
-            near = set(self._tree.query(track, predicate="dwithin", distance=reach).tolist())
+            near = set(self._tree.query(track, predicate="dwithin",
+                                        distance=self.clearance_m + 1.0).tolist())
             candidates = [i for i in candidates if i in near]
         violations: list[Violation] = []
         touched: list[str] = []
@@ -158,6 +159,27 @@ class ConformanceChecker:
             violations += _runs(volume, inside, x, y, z, seg, depth_h, depth_v)
         return violations, touched
 
+
+    def _near(self, x_low: float, y_low: float, x_high: float, y_high: float, z_low: float,
+              z_high: float) -> list[int]:
+        """Volumes that can matter to a path within these bounds, in order: an altitude band it
+        reaches, a footprint whose envelope is within reach of its own (a cheap filter; the
+        tests after it are exact)."""
+        reach = self.clearance_m + 1.0
+        x_low, y_low, x_high, y_high = x_low - reach, y_low - reach, x_high + reach, y_high + reach
+        low = bisect.bisect_right(self._floors, z_high)  # the volumes not above the path
+        if low > LINEAR_SCAN:
+            box = shapely.box(x_low, y_low, x_high, y_high)
+            found: Iterable[int] = sorted(self._tree.query(box).tolist())
+        else:
+            found = sorted(self._by_floor[:low])
+        out = []
+        for i in found:
+            bx0, by0, bx1, by1 = self._bounds[i]
+            if (z_high >= self._floor[i] and z_low <= self._ceiling[i] and bx0 <= x_high
+                    and x_low <= bx1 and by0 <= y_high and y_low <= by1):
+                out.append(i)
+        return out
 
 def _densify(
     x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], z: npt.NDArray[np.float64],

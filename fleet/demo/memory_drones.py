@@ -283,9 +283,11 @@ class MemoryEndpoint(Endpoint):
             copter.autopilot.receive_datagram(data, self.clock.now_s())
 
     def _hear(self, copter: MemoryCopter) -> None:
-        for packet in copter.autopilot.packets_to_send():
-            if copter.faults.passes("down", packet):
-                self._receive(packet, copter.address)
+        """What the copter sent since it was last heard, as one datagram (MAVLink packets are
+        whole within a datagram; an autopilot may put several in one)."""
+        packets = [p for p in copter.autopilot.packets_to_send() if copter.faults.passes("down", p)]
+        if packets:
+            self._receive(packets[0] if len(packets) == 1 else b"".join(packets), copter.address)
 
     def _pump(self) -> None:
         """Hear the copters that answered what the core sent, until nobody has more to say."""

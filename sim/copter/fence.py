@@ -10,6 +10,7 @@ few ray-casting tests.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
@@ -23,7 +24,8 @@ FENCE_TYPE_POLYGON = 4
 FENCE_TYPE_ALT_MIN = 8
 
 
-def point_in_polygon(north_m: float, east_m: float, polygon: list[tuple[float, float]]) -> bool:
+def point_in_polygon(north_m: float, east_m: float,
+                     polygon: Sequence[tuple[float, float]]) -> bool:
     """Ray casting; `polygon` is a list of (north, east) vertices, not closed."""
     inside = False
     j = len(polygon) - 1
@@ -47,12 +49,66 @@ class Zone:
     centre_ne_m: tuple[float, float] = (0.0, 0.0)
     radius_m: float = 0.0
 
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """The polygon's envelope (min north, min east, max north, max east)."""
+        ns, es = [n for n, _ in self.polygon], [e for _, e in self.polygon]
+        return min(ns), min(es), max(ns), max(es)
+
     def contains(self, north_m: float, east_m: float) -> bool:
         if self.polygon:
-            return point_in_polygon(north_m, east_m, list(self.polygon))
+            return point_in_polygon(north_m, east_m, self.polygon)
         return math.hypot(north_m - self.centre_ne_m[0], east_m - self.centre_ne_m[1]) <= (
             self.radius_m
         )
+
+    def edge_distance_m(self, north_m: float, east_m: float) -> float:
+        """How far the point is from the zone's edge (inside or out); outside a polygon's
+        envelope, how far it is from the envelope (less, and enough to know the point's
+        neighbours are outside too)."""
+        if not self.polygon:
+            return abs(math.hypot(north_m - self.centre_ne_m[0], east_m - self.centre_ne_m[1])
+                       - self.radius_m)
+        lo_n, lo_e, hi_n, hi_e = self.bounds
+        if not (lo_n <= north_m <= hi_n and lo_e <= east_m <= hi_e):
+            return math.hypot(max(lo_n - north_m, 0.0, north_m - hi_n),
+                              max(lo_e - east_m, 0.0, east_m - hi_e))
+        best = math.inf
+        (n0, e0) = self.polygon[-1]
+        for n1, e1 in self.polygon:
+            dn, de = n1 - n0, e1 - e0
+            length2 = dn * dn + de * de
+            t = 0.0 if length2 <= 0.0 else max(
+                0.0, min(1.0, ((north_m - n0) * dn + (east_m - e0) * de) / length2))
+            best = min(best, math.hypot(n0 + t * dn - north_m, e0 + t * de - east_m))
+            n0, e0 = n1, e1
+        return best
+
+
+class ZoneMemo:
+    """The polygon part of `breach` for a point that moves a little between tests (a copter
+    checking its fence every step): a zone's answer for a point stands for every point nearer
+    to it than the zone's edge, so each zone is tested again only beyond that."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, tuple[float, float, float, bool]] = {}  # by zone: n, e, clear, in
+
+    def outside(self, zones: Sequence[Zone], north_m: float, east_m: float) -> bool:
+        """Outside every inclusion zone (if there are any) or inside an exclusion zone."""
+        included = excluded = has_inclusion = False
+        for i, zone in enumerate(zones):
+            last = self._last.get(i)
+            if last is not None and math.hypot(north_m - last[0], east_m - last[1]) < last[2]:
+                inside = last[3]
+            else:
+                inside = zone.contains(north_m, east_m)
+                self._last[i] = (north_m, east_m, zone.edge_distance_m(north_m, east_m) - 1e-6,
+                                 inside)
+            if zone.inclusion:
+                has_inclusion, included = True, included or inside
+            else:
+                excluded = excluded or inside
+        return (has_inclusion and not included) or excluded
 
 
 def zones_from_items(items: list[MissionItem], frame: LocalFrame) -> list[Zone]:
@@ -97,8 +153,10 @@ def breach(
     home_ne_m: tuple[float, float],
     zones: list[Zone],
     limits: FenceLimits,
+    memo: ZoneMemo | None = None,
 ) -> int:
-    """The FENCE_BREACH kind for a position (FENCE_BREACH_NONE when inside)."""
+    """The FENCE_BREACH kind for a position (FENCE_BREACH_NONE when inside); `memo` keeps the
+    zones' answers for the next position (the same `zones` each time)."""
     if limits.fence_type & FENCE_TYPE_ALT_MAX and up_m > limits.alt_max_m:
         return int(mavlink.FENCE_BREACH_MAXALT)
     if limits.fence_type & FENCE_TYPE_ALT_MIN and up_m < limits.alt_min_m:
@@ -107,10 +165,7 @@ def breach(
         north_m - home_ne_m[0], east_m - home_ne_m[1]
     ) > limits.radius_m:
         return int(mavlink.FENCE_BREACH_BOUNDARY)
-    if limits.fence_type & FENCE_TYPE_POLYGON and zones:
-        inclusions = [z for z in zones if z.inclusion]
-        if inclusions and not any(z.contains(north_m, east_m) for z in inclusions):
-            return int(mavlink.FENCE_BREACH_BOUNDARY)
-        if any(z.contains(north_m, east_m) for z in zones if not z.inclusion):
-            return int(mavlink.FENCE_BREACH_BOUNDARY)
+    if limits.fence_type & FENCE_TYPE_POLYGON and zones and (
+            memo or ZoneMemo()).outside(zones, north_m, east_m):
+        return int(mavlink.FENCE_BREACH_BOUNDARY)
     return int(mavlink.FENCE_BREACH_NONE)

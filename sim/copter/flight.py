@@ -83,6 +83,8 @@ class FlightController:
         self.target: NavTarget | None = None
         self.guided_speed_m_s: float | None = None
         self.fence_zones: list[fence_mod.Zone] = []
+        self._zone_memo = fence_mod.ZoneMemo()  # for `fence_zones`, renewed with them
+        self._fence_limits = (-1, fence_mod.FenceLimits(0, 0.0, 0.0, 0.0))  # params version
         self.fence_breach = int(mavlink.FENCE_BREACH_NONE)
         self.fence_breach_count = 0
         self.fence_breach_time_s = 0.0
@@ -146,16 +148,22 @@ class FlightController:
         return self.params["WPNAV_RADIUS"] / 100.0
 
     def fence_limits(self) -> fence_mod.FenceLimits:
-        return fence_mod.FenceLimits(
-            fence_type=int(self.params["FENCE_TYPE"]), alt_max_m=self.params["FENCE_ALT_MAX"],
-            alt_min_m=self.params["FENCE_ALT_MIN"], radius_m=self.params["FENCE_RADIUS"])
+        version, limits = self._fence_limits
+        if version != self.params.version:
+            limits = fence_mod.FenceLimits(
+                fence_type=int(self.params["FENCE_TYPE"]), alt_max_m=self.params["FENCE_ALT_MAX"],
+                alt_min_m=self.params["FENCE_ALT_MIN"], radius_m=self.params["FENCE_RADIUS"])
+            self._fence_limits = (self.params.version, limits)
+        return limits
 
     def current_breach(self) -> int:
         return fence_mod.breach(self.body.north_m, self.body.east_m, self.relative_alt_m,
-                                self.home_ne_m, self.fence_zones, self.fence_limits())
+                                self.home_ne_m, self.fence_zones, self.fence_limits(),
+                                self._zone_memo)
 
     def set_fence_items(self, items: list[MissionItem]) -> None:
         self.fence_zones = fence_mod.zones_from_items(items, self.frame)
+        self._zone_memo = fence_mod.ZoneMemo()
 
     # -- home -----------------------------------------------------------------------------
     def set_home_here(self) -> None:

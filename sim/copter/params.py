@@ -95,6 +95,7 @@ class ParamTable:
         self._specs = {spec.name: spec for spec in _SPECS}
         self._names = [spec.name for spec in _SPECS]
         self._values = {spec.name: float(spec.default) for spec in _SPECS}
+        self.version = 0  # counts the changes (for caches of values derived from parameters)
         for name, value in (overrides or {}).items():
             self.set(name, value)
 
@@ -126,8 +127,10 @@ class ParamTable:
         if not spec.low <= value <= spec.high:
             raise ParamError(f"{name}: {value} outside [{spec.low}, {spec.high}]")
         self._values[name] = value
+        self.version += 1
         return value
 
     def set_internal(self, name: str, value: float) -> None:
         """Set a read-only counter such as MIS_TOTAL (no range check)."""
         self._values[name] = float(value)
+        self.version += 1

@@ -127,9 +127,12 @@ def test_progress_is_the_nearest_point_of_the_window_the_drone_can_have_reached(
     path = shapely.LineString(vertices)
     lo, hi = sorted((a * path.length, b * path.length))
     coords, cum = Sortie("o", 1, 2, path)._stations
-    along = _project_between(coords, cum, x, y, lo, hi)
+    along, off_m = _project_between(coords, cum, x, y, lo, hi)
     assert lo - 1e-9 <= along <= hi + 1e-9
     window = substring(path, lo, hi)  # shapely's answer: the distance to the window
     nearest_m = shapely.Point(x, y).distance(window)
     assert path.interpolate(along).distance(shapely.Point(x, y)) == pytest.approx(
         nearest_m, abs=1e-6)
+    assert off_m == pytest.approx(nearest_m, abs=1e-6)
+    assert Sortie("o", 1, 2, path).off_path_m(x, y) == pytest.approx(
+        shapely.Point(x, y).distance(path), abs=1e-6)

@@ -166,12 +166,13 @@ class Drone:
 
     async def wait_for(self, predicate: Callable[[DroneState], bool],
                        timeout_s: float) -> DroneState:
-        """Wait (clock time) until `predicate(state)` holds; the state then."""
+        """Wait (clock time) until `predicate(state)` holds; the state then. The predicate is
+        asked again whenever the drone's state may have changed (a message from it handled)."""
         deadline_s = self._now() + timeout_s
         while not predicate(self.link.state):
             remaining_s = deadline_s - self._now()
             if remaining_s <= 0:
                 raise OperationTimeoutError(f"drone {self.sysid}: condition not met in "
                                             f"{timeout_s} s")
-            await self._endpoint.wait_changed(self.sysid, min(remaining_s, 0.5))
+            await self._endpoint.wait_changed(self.sysid, remaining_s)
         return self.link.state

@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from vehicles.clock import Clock, SystemClock
 from vehicles.mavlink.drone import Drone
@@ -59,7 +60,8 @@ class Endpoint:
         self._subscribers: list[asyncio.Queue[LinkEvent]] = []
         self._handles: dict[int, Drone] = {}
         self._ticker: asyncio.Task[None] | None = None
-        self._waiters: dict[int, list[asyncio.Future[None]]] = {}  # per drone: `wait_changed`
+        # per drone, `wait_changed`'s (deadline, future)
+        self._waiters: dict[int, list[tuple[float, asyncio.Future[None]]]] = {}
 
     def drone(self, sysid: int) -> Drone:
         """The handle of drone `sysid` (CONNECTING until its first heartbeat)."""
@@ -81,10 +83,11 @@ class Endpoint:
         self._subscribers.append(queue)
         return queue
 
-    def flush(self, all_changed: bool = False) -> None:
+    def flush(self, tick: bool = False) -> None:
         """Send what the core has queued and hand out its events (after any input).
 
-        Wakes the `wait_changed` of the drones that received something (all, after a tick).
+        Wakes the `wait_changed` of the drones that received something (and, at a tick, those
+        whose time is up).
         """
         for data, address in self.station.datagrams_to_send():
             self._send(data, address)
@@ -96,24 +99,35 @@ class Endpoint:
                     queue.get_nowait()
                     self.events_dropped += 1
                 queue.put_nowait(event)
-        touched = self.station.take_touched()
-        self._wake(self._waiters if all_changed else touched)
+        for sysid in self.station.take_touched():
+            self._wake(sysid)
+        if tick:
+            now_s = self.clock.now_s()
+            for sysid, waiters in self._waiters.items():
+                if any(deadline_s <= now_s for deadline_s, _ in waiters):
+                    self._wake(sysid, now_s)
 
-    def _wake(self, sysids: Iterable[int]) -> None:
-        for sysid in sysids:
-            waiters = self._waiters.get(sysid)
-            if waiters:
-                for waiter in waiters:  # in the order they began to wait
-                    if not waiter.done():
-                        waiter.set_result(None)
-                waiters.clear()
+    def _wake(self, sysid: int, due_by_s: float = math.inf) -> None:
+        """Wake the waiters of drone `sysid` (only those due by `due_by_s`), in the order they
+        began to wait."""
+        waiters = self._waiters.get(sysid)
+        if not waiters:
+            return
+        keep = []
+        for deadline_s, waiter in waiters:
+            if deadline_s > due_by_s:
+                keep.append((deadline_s, waiter))
+            elif not waiter.done():
+                waiter.set_result(None)
+        waiters[:] = [(d, w) for d, w in keep if not w.done()]
 
     async def wait_changed(self, sysid: int, timeout_s: float) -> None:
-        """Until drone `sysid` receives something or a tick passes, or `timeout_s` of clock time."""
+        """Until drone `sysid` handles a message, or `timeout_s` of clock time passes (seen at
+        the tick after it, while the tick loop runs)."""
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(sysid, []).append(waiter)
-        if self._ticker is not None and timeout_s >= self.tick_s:
-            await waiter  # the next tick comes first (it wakes every waiter)
+        self._waiters.setdefault(sysid, []).append((self.clock.now_s() + timeout_s, waiter))
+        if self._ticker is not None:
+            await waiter
             return
         sleeper = asyncio.ensure_future(self.clock.sleep(timeout_s))
         try:
@@ -132,7 +146,7 @@ class Endpoint:
     async def _tick_loop(self) -> None:
         while True:
             self.station.poll(self.clock.now_s())
-            self.flush(all_changed=True)
+            self.flush(tick=True)
             await self.clock.sleep(self.tick_s)
 
     def _send(self, data: bytes, address: Address) -> None:
@@ -147,7 +161,8 @@ class Endpoint:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
-        self._wake(set(self._waiters))  # no more ticks: whoever waits for one looks again now
+        for sysid in list(self._waiters):  # no more ticks: whoever waits looks again now
+            self._wake(sysid)
 
 
 class _Datagrams(asyncio.DatagramProtocol):
