@@ -10,9 +10,10 @@ than guess. `no_fly_ahead` and `soc_needed` are the supervisor's look-ahead and 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -88,33 +89,24 @@ class Sortie:
         the furthest point reached to twice its speed times the time since, plus 200 m), so a
         path that ends where it began reads as ending at home, not as all ahead, and a
         corridor flown out and back is not mistaken for its return."""
-        coords, cum = self._stations
-        total = cum[-1]
+        total = self._legs.length_m
         if total <= 0.0:
             return 0.0
         since_s = 0.0 if self.progress_t_s is None else max(0.0, now_s - self.progress_t_s)
         lo = max(0.0, self.progress_m - 100.0)
         hi = min(total, self.progress_m + 200.0 + 2.0 * speed_m_s * since_s)
-        along, _ = _project_between(coords, cum, x, y, lo, hi)
+        along, _ = self._legs.nearest(x, y, lo, hi)
         self.progress_m = max(self.progress_m, along)
         self.progress_t_s = now_s
         return max(0.0, total - along)
 
     def off_path_m(self, x: float, y: float) -> float:
         """How far (x, y) (local metres) is from the planned path (inf if there is none)."""
-        coords, cum = self._stations
-        if len(coords) < 2:
-            return math.inf
-        return _project_between(coords, cum, x, y, 0.0, cum[-1])[1]
+        return math.inf if self.path.is_empty else float(self.path.distance(shapely.Point(x, y)))
 
     @cached_property
-    def _stations(self) -> tuple[list[tuple[float, float]], list[float]]:
-        """The path's vertices and how far along it each one is."""
-        coords = [(float(x), float(y)) for x, y in self.path.coords]
-        cum = [0.0]
-        for (ax, ay), (bx, by) in itertools.pairwise(coords):
-            cum.append(cum[-1] + math.hypot(bx - ax, by - ay))
-        return coords, cum
+    def _legs(self) -> Legs:
+        return Legs([(float(x), float(y)) for x, y in self.path.coords])
 
     def follow(self, s: DroneState) -> None:
         """Progress from telemetry; a reached item can be missed while the link is down.
@@ -163,25 +155,38 @@ class Sortie:
                 f"{self.land_seq})")
 
 
-def _project_between(coords: list[tuple[float, float]], cum: list[float], x: float, y: float,
-                     lo: float, hi: float) -> tuple[float, float]:
-    """How far along the path (vertices `coords`, `cum` metres along) its point nearest to
-    (x, y) is, among the points between `lo` and `hi` metres along (the first if tied), and
-    how far that point is from (x, y)."""
-    best_d2, best = math.inf, lo
-    for i in range(len(coords) - 1):
-        a0, a1 = cum[i], cum[i + 1]
-        if a1 < lo or a0 > hi:
-            continue
-        (x0, y0), (x1, y1) = coords[i], coords[i + 1]
-        seg = a1 - a0
-        t = 0.0 if seg <= 0.0 else ((x - x0) * (x1 - x0) + (y - y0) * (y1 - y0)) / seg
-        t = min(max(t, max(lo, a0) - a0), min(hi, a1) - a0)  # metres into the segment
-        f = 0.0 if seg <= 0.0 else t / seg
-        d2 = (x0 + (x1 - x0) * f - x) ** 2 + (y0 + (y1 - y0) * f - y) ** 2
-        if d2 < best_d2:
-            best_d2, best = d2, a0 + t
-    return best, math.sqrt(best_d2)
+class Legs:
+    """A polyline's segments, for the nearest point to a position (plain arithmetic: a planned
+    path has a few dozen vertices, asked about once a second per drone)."""
+
+    def __init__(self, vertices: Sequence[tuple[float, float]]) -> None:
+        self.segments: list[tuple[float, float, float, float, float]] = []  # x, y, dx, dy, len
+        self.starts: list[float] = []  # how far along the path each segment starts
+        along = 0.0
+        for (ax, ay), (bx, by) in itertools.pairwise(vertices):
+            length = math.hypot(bx - ax, by - ay)
+            self.segments.append((ax, ay, bx - ax, by - ay, length))
+            self.starts.append(along)
+            along += length
+        self.length_m = along
+
+    def nearest(self, x: float, y: float, lo: float, hi: float) -> tuple[float, float]:
+        """How far along the path its point nearest to (x, y) is, among the points from `lo`
+        to `hi` metres along (the first if tied), and how far that point is from (x, y)."""
+        best_d2, best = math.inf, lo
+        first = max(0, bisect.bisect_right(self.starts, lo) - 1)
+        for i in range(first, len(self.segments)):
+            a0 = self.starts[i]
+            if a0 > hi:
+                break
+            x0, y0, dx, dy, length = self.segments[i]
+            t = 0.0 if length <= 0.0 else ((x - x0) * dx + (y - y0) * dy) / length
+            t = min(max(t, lo - a0, 0.0), hi - a0, length)  # metres into the segment
+            f = 0.0 if length <= 0.0 else t / length
+            d2 = (x0 + dx * f - x) ** 2 + (y0 + dy * f - y) ** 2
+            if d2 < best_d2:
+                best_d2, best = d2, a0 + t
+        return best, math.sqrt(best_d2)
 
 
 VERTICAL_LOOKAHEAD_S = 4.0  # a climb or descent is extrapolated this far at most

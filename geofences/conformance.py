@@ -122,8 +122,13 @@ class ConformanceChecker:
         pz = np.asarray(alt_amsl_m, dtype=float)
         if px.size == 0:
             return [], []
-        candidates = self._near(float(px.min()), float(py.min()), float(px.max()),
-                                float(py.max()), float(pz.min()), float(pz.max()))
+        if px.size <= 8:  # a segment or a few (the look-ahead): numpy's reductions cost more
+            xs, ys, zs = px.tolist(), py.tolist(), pz.tolist()
+            bounds = (min(xs), min(ys), max(xs), max(ys), min(zs), max(zs))
+        else:
+            bounds = (float(px.min()), float(py.min()), float(px.max()), float(py.max()),
+                      float(pz.min()), float(pz.max()))
+        candidates = self._near(*bounds)
         if not candidates:
             return [], []
         x, y, z, seg = _densify(px, py, pz, sample_m)

@@ -77,9 +77,9 @@ class ScaledClock:
 class VirtualClock:
     """A clock that only moves when told to: `advance(dt_s)` or `advance_to(t_s)`.
 
-    Sleepers are woken in deadline order (ties in the order they went to sleep), and the event
-    loop is given a chance to run each woken task before time moves on, so a simulation stepped
-    by this clock is deterministic.
+    Sleepers are woken in deadline order (those due at the same time together, in the order they
+    went to sleep), and the event loop is given a chance to run the woken tasks before time moves
+    on, so a simulation stepped by this clock is deterministic.
     """
 
     def __init__(self, start_s: float = 0.0) -> None:
@@ -111,10 +111,12 @@ class VirtualClock:
         for _ in range(3):  # tasks created or woken since the last advance start now
             await asyncio.sleep(0)
         while (deadline := self.next_deadline_s()) is not None and deadline <= t_s:
-            _, _, future = heapq.heappop(self._sleepers)
             self._now_s = max(self._now_s, deadline)
-            future.set_result(None)
-            for _ in range(3):  # let the woken task and what it wakes run
+            while self._sleepers and self._sleepers[0][0] == deadline:  # all due then, in order
+                future = heapq.heappop(self._sleepers)[2]
+                if not future.done():
+                    future.set_result(None)
+            for _ in range(3):  # let the woken tasks and what they wake run
                 await asyncio.sleep(0)
         self._now_s = t_s
 

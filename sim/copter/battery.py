@@ -90,6 +90,7 @@ class Battery:
         if not 0.0 <= soc <= 1.0:
             raise ValueError(f"soc must be in [0, 1], got {soc!r}")
         self.spec = spec
+        self._capacity_wh = spec.capacity_wh
         self.used_wh = (1.0 - soc) * spec.capacity_wh
         self.used_mah = (1.0 - soc) * spec.capacity_mah
         self.current_a = 0.0
@@ -98,7 +99,7 @@ class Battery:
     @property
     def soc(self) -> float:
         """State of charge, 0..1."""
-        return max(0.0, 1.0 - self.used_wh / self.spec.capacity_wh)
+        return max(0.0, 1.0 - self.used_wh / self._capacity_wh)
 
     @property
     def remaining_pct(self) -> int:

@@ -47,26 +47,35 @@ def check_battery(fc: FlightController) -> None:
         fc._failsafe_battery = batt
         fc.battery_failsafe = 0
         fc._batt_low_since_s = fc._batt_crt_since_s = None
-
-    def level_reached(volt_key: str, mah_key: str, since_attr: str) -> bool:
-        volt_low = p[volt_key] > 0 and batt.voltage_v < p[volt_key] and batt.current_a > 0
-        since = getattr(fc, since_attr)
-        if volt_low:
-            if since is None:
-                setattr(fc, since_attr, now_s)
-                since = now_s
-        else:
-            setattr(fc, since_attr, None)
-        volt_fs = volt_low and since is not None and now_s - since >= p["BATT_LOW_TIMER"]
-        return volt_fs or (p[mah_key] > 0 and batt.remaining_mah < p[mah_key])
-
     level = fc.battery_failsafe
-    if level < 2 and level_reached("BATT_CRT_VOLT", "BATT_CRT_MAH", "_batt_crt_since_s"):
-        level, name, action = 2, "critical", int(p["BATT_FS_CRT_ACT"])
-    elif level < 1 and level_reached("BATT_LOW_VOLT", "BATT_LOW_MAH", "_batt_low_since_s"):
-        level, name, action = 1, "low", int(p["BATT_FS_LOW_ACT"])
-    else:
+    if level >= 2:
         return
+    drawing = batt.current_a > 0
+    # how long the voltage has been under each threshold (ArduPilot's BATT_LOW_TIMER)
+    crt_v, low_v = p["BATT_CRT_VOLT"], p["BATT_LOW_VOLT"]
+    if crt_v > 0 and batt.voltage_v < crt_v and drawing:
+        fc._batt_crt_since_s = now_s if fc._batt_crt_since_s is None else fc._batt_crt_since_s
+    else:
+        fc._batt_crt_since_s = None
+    timer_s = p["BATT_LOW_TIMER"]
+
+    def reached(since_s: float | None, mah_key: str) -> bool:
+        return (since_s is not None and now_s - since_s >= timer_s) or (
+            p[mah_key] > 0 and batt.remaining_mah < p[mah_key])
+
+    if reached(fc._batt_crt_since_s, "BATT_CRT_MAH"):
+        level, name, action = 2, "critical", int(p["BATT_FS_CRT_ACT"])
+    else:
+        if level >= 1:
+            return
+        if low_v > 0 and batt.voltage_v < low_v and drawing:
+            fc._batt_low_since_s = now_s if fc._batt_low_since_s is None else (
+                fc._batt_low_since_s)
+        else:
+            fc._batt_low_since_s = None
+        if not reached(fc._batt_low_since_s, "BATT_LOW_MAH"):
+            return
+        level, name, action = 1, "low", int(p["BATT_FS_LOW_ACT"])
     fc.battery_failsafe = level
     fc.say(mavlink.MAV_SEVERITY_CRITICAL,
            f"Battery 1 is {name} {batt.voltage_v:.2f}V used {batt.used_mah:.0f} mAh")

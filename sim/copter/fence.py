@@ -92,23 +92,36 @@ class ZoneMemo:
 
     def __init__(self) -> None:
         self._last: dict[int, tuple[float, float, float, bool]] = {}  # by zone: n, e, clear, in
+        # where all the zones' answers were last combined, how far from there every one of
+        # them still stands, and the answer
+        self._all: tuple[float, float, float, bool] | None = None
 
     def outside(self, zones: Sequence[Zone], north_m: float, east_m: float) -> bool:
         """Outside every inclusion zone (if there are any) or inside an exclusion zone."""
+        both = self._all
+        if both is not None and math.hypot(north_m - both[0], east_m - both[1]) < both[2]:
+            return both[3]
         included = excluded = has_inclusion = False
+        stands_m = math.inf
         for i, zone in enumerate(zones):
             last = self._last.get(i)
-            if last is not None and math.hypot(north_m - last[0], east_m - last[1]) < last[2]:
+            away_m = math.inf if last is None else math.hypot(north_m - last[0],
+                                                              east_m - last[1])
+            if last is not None and away_m < last[2]:
                 inside = last[3]
+                stands_m = min(stands_m, last[2] - away_m)
             else:
                 inside = zone.contains(north_m, east_m)
-                self._last[i] = (north_m, east_m, zone.edge_distance_m(north_m, east_m) - 1e-6,
-                                 inside)
+                clear_m = zone.edge_distance_m(north_m, east_m) - 1e-6
+                self._last[i] = (north_m, east_m, clear_m, inside)
+                stands_m = min(stands_m, clear_m)
             if zone.inclusion:
                 has_inclusion, included = True, included or inside
             else:
                 excluded = excluded or inside
-        return (has_inclusion and not included) or excluded
+        out = (has_inclusion and not included) or excluded
+        self._all = (north_m, east_m, stands_m, out)
+        return out
 
 
 def zones_from_items(items: list[MissionItem], frame: LocalFrame) -> list[Zone]:

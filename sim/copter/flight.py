@@ -64,6 +64,7 @@ class FlightController:
     def __init__(self, config: CopterConfig, now_s: float = 0.0) -> None:
         self.config = config
         self.params = ParamTable(config.params)
+        self._gps_params = (-1, False)  # (params version, GPS off)
         self.frame = LocalFrame(config.home_lat_deg, config.home_lon_deg, config.home_alt_amsl_m)
         self.body = CopterBody()
         self.battery = Battery(config.battery, config.battery_soc)
@@ -108,7 +109,10 @@ class FlightController:
     # -- sensors --------------------------------------------------------------------------
     @property
     def gps_fix_type(self) -> int:
-        if self.params["SIM_GPS_DISABLE"] or self.params["GPS_TYPE"] == 0:
+        if self._gps_params[0] != self.params.version:  # (asked several times a step)
+            self._gps_params = (self.params.version, bool(
+                self.params["SIM_GPS_DISABLE"] or self.params["GPS_TYPE"] == 0))
+        if self._gps_params[1]:
             return int(mavlink.GPS_FIX_TYPE_NO_GPS)
         if self.now_s - self.boot_s < self.config.gps_fix_delay_s:
             return int(mavlink.GPS_FIX_TYPE_NO_FIX)
