@@ -100,9 +100,21 @@ class Sortie:
         self.progress_t_s = now_s
         return max(0.0, total - along)
 
-    def off_path_m(self, x: float, y: float) -> float:
-        """How far (x, y) (local metres) is from the planned path (inf if there is none)."""
-        return math.inf if self.path.is_empty else float(self.path.distance(shapely.Point(x, y)))
+    def off_path_m(self, x: float, y: float, enough_m: float = 0.0) -> float:
+        """How far (x, y) (local metres) is from the planned path (inf if there is none).
+
+        Where the stretch of path around the drone's progress is within `enough_m`, the
+        distance to that stretch is the answer (never less than the exact one): whoever asks
+        whether the drone is more than `enough_m` off gets the same answer, for less work."""
+        legs = self._legs
+        if not legs.starts:
+            return math.inf
+        if enough_m > 0.0:
+            lo = max(0.0, self.progress_m - 100.0)
+            near_m = legs.nearest(x, y, lo, min(legs.length_m, self.progress_m + 500.0))[1]
+            if near_m <= enough_m:
+                return near_m
+        return float(self.path.distance(shapely.Point(x, y)))
 
     @cached_property
     def _legs(self) -> Legs:

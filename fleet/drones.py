@@ -726,7 +726,8 @@ class DroneOperations:
                 )
                 self._spawn(crew, command)
         if s.lat_deg is not None and s.lon_deg is not None and not sortie.path.is_empty:
-            off_m = sortie.off_path_m(*to_local(s.lat_deg, s.lon_deg))
+            here = to_local(s.lat_deg, s.lon_deg)
+            off_m = sortie.off_path_m(*here, sv.off_path_m)  # exact beyond the limit
             now_s = svc.clock.now_s()
             returning = "battery" in crew.flags  # sent home or down: off the path by design
             if off_m > sv.off_path_m and "off_path" not in crew.flags and not returning:
@@ -747,7 +748,8 @@ class DroneOperations:
                 crew.off_path_since_s = None
                 svc.supervisor_action(
                     crew.vehicle_id, "off the planned path: resume the mission",
-                    f"{off_m:.0f} m from the path after {OFF_PATH_HOLD_S:.0f} s of hold; "
+                    f"{sortie.off_path_m(*here):.0f} m from the path after "
+                    f"{OFF_PATH_HOLD_S:.0f} s of hold; "
                     "on to the next waypoint",
                 )
                 self._spawn(crew, crew.handle.set_mode(FlightMode.AUTO))

@@ -80,6 +80,7 @@ class ConformanceChecker:
                        for v in self._volumes]
         self._ceiling = [v.ceiling_amsl_m() for v in self._volumes]
         self._bounds = [tuple(v.local.bounds) for v in self._volumes]
+        self._floor_grid = _FloorGrid(self._bounds, self._floor, clearance_m + 1.0)
         # the volumes by floor: a low path can reach only the first few (most airspace is high)
         self._by_floor = sorted(range(len(self._volumes)), key=lambda i: self._floor[i])
         self._floors = [self._floor[i] for i in self._by_floor]
@@ -118,17 +119,19 @@ class ConformanceChecker:
         sample_m: float = 10.0,
     ) -> tuple[list[Violation], list[str]]:
         """`check` of a path given in the local frame (easting, northing, altitude AMSL)."""
+        if isinstance(x_m, (list, tuple)) and isinstance(y_m, (list, tuple)) and isinstance(
+                alt_amsl_m, (list, tuple)) and 0 < len(x_m) <= 8:
+            # a segment or a few (the look-ahead, every second): plain arithmetic first
+            candidates = self._near(min(x_m), min(y_m), max(x_m), max(y_m), min(alt_amsl_m),
+                                    max(alt_amsl_m))
+            if not candidates:
+                return [], []
         px, py = np.asarray(x_m, dtype=float), np.asarray(y_m, dtype=float)
         pz = np.asarray(alt_amsl_m, dtype=float)
         if px.size == 0:
             return [], []
-        if px.size <= 8:  # a segment or a few (the look-ahead): numpy's reductions cost more
-            xs, ys, zs = px.tolist(), py.tolist(), pz.tolist()
-            bounds = (min(xs), min(ys), max(xs), max(ys), min(zs), max(zs))
-        else:
-            bounds = (float(px.min()), float(py.min()), float(px.max()), float(py.max()),
-                      float(pz.min()), float(pz.max()))
-        candidates = self._near(*bounds)
+        candidates = self._near(float(px.min()), float(py.min()), float(px.max()),
+                                float(py.max()), float(pz.min()), float(pz.max()))
         if not candidates:
             return [], []
         x, y, z, seg = _densify(px, py, pz, sample_m)
@@ -170,6 +173,8 @@ class ConformanceChecker:
         """Volumes that can matter to a path within these bounds, in order: an altitude band it
         reaches, a footprint whose envelope is within reach of its own (a cheap filter; the
         tests after it are exact)."""
+        if self._floor_grid.lowest_floor(x_low, y_low, x_high, y_high) > z_high:
+            return []  # nothing there comes down to the path
         reach = self.clearance_m + 1.0
         x_low, y_low, x_high, y_high = x_low - reach, y_low - reach, x_high + reach, y_high + reach
         low = bisect.bisect_right(self._floors, z_high)  # the volumes not above the path
@@ -185,6 +190,41 @@ class ConformanceChecker:
                     and x_low <= bx1 and by0 <= y_high and y_low <= by1):
                 out.append(i)
         return out
+
+class _FloorGrid:
+    """The lowest floor of the volumes whose envelope (grown by `reach_m`) touches each cell
+    of a coarse grid: a path over cells whose lowest floor is above it meets nothing."""
+
+    CELL_M = 500.0
+
+    def __init__(self, bounds: Sequence[tuple[float, ...]], floors: Sequence[float],
+                 reach_m: float) -> None:
+        self.x0 = min((b[0] for b in bounds), default=0.0) - reach_m
+        self.y0 = min((b[1] for b in bounds), default=0.0) - reach_m
+        nx = self._cell(max((b[2] for b in bounds), default=0.0) + reach_m, self.x0) + 1
+        ny = self._cell(max((b[3] for b in bounds), default=0.0) + reach_m, self.y0) + 1
+        grid = np.full((nx, ny), math.inf)
+        for (x_low, y_low, x_high, y_high), floor in zip(bounds, floors, strict=True):
+            cells = grid[self._cell(x_low - reach_m, self.x0):
+                         self._cell(x_high + reach_m, self.x0) + 1,
+                         self._cell(y_low - reach_m, self.y0):
+                         self._cell(y_high + reach_m, self.y0) + 1]
+            np.minimum(cells, floor, out=cells)
+        self.rows: list[list[float]] = grid.tolist()
+
+    def _cell(self, v: float, origin: float) -> int:
+        return int((v - origin) // self.CELL_M)
+
+    def lowest_floor(self, x_low: float, y_low: float, x_high: float, y_high: float) -> float:
+        """The lowest floor of what may be within reach of this envelope (inf: nothing)."""
+        nx, ny = len(self.rows), len(self.rows[0]) if self.rows else 0
+        i0, i1 = max(self._cell(x_low, self.x0), 0), min(self._cell(x_high, self.x0), nx - 1)
+        j0, j1 = max(self._cell(y_low, self.y0), 0), min(self._cell(y_high, self.y0), ny - 1)
+        if (i1 - i0 + 1) * (j1 - j0 + 1) > 64:  # a long path: not worth it
+            return -math.inf
+        return min((min(self.rows[i][j0:j1 + 1], default=math.inf) for i in range(i0, i1 + 1)),
+                   default=math.inf)
+
 
 def _densify(
     x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], z: npt.NDArray[np.float64],

@@ -135,5 +135,9 @@ def test_progress_is_the_nearest_point_of_the_window_the_drone_can_have_reached(
     assert path.interpolate(along).distance(shapely.Point(x, y)) == pytest.approx(
         nearest_m, abs=1e-6)
     assert off_m == pytest.approx(nearest_m, abs=1e-6)
-    assert Sortie("o", 1, 2, path).off_path_m(x, y) == pytest.approx(
-        shapely.Point(x, y).distance(path), abs=1e-6)
+    exact_m, trip = shapely.Point(x, y).distance(path), Sortie("o", 1, 2, path, progress_m=lo)
+    assert trip.off_path_m(x, y) == pytest.approx(exact_m, abs=1e-6)
+    for limit_m in (10.0, 100.0, 1000.0):  # whether it is more than the limit off: exact
+        got_m = trip.off_path_m(x, y, limit_m)
+        assert (got_m > limit_m) == (exact_m > limit_m + 1e-9) or abs(exact_m - limit_m) < 1e-6
+        assert got_m >= exact_m - 1e-6 and (got_m == pytest.approx(exact_m) or got_m <= limit_m)
