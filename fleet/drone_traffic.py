@@ -107,14 +107,13 @@ def predicted_miss_m(a: tuple[Vector, Vector], b: tuple[Vector, Vector],
     holding their velocities, if they are then within `CONFLICT_VERTICAL_M` vertically; else
     None (they pass a layer apart)."""
     (pa, va), (pb, vb) = a, b
-    dp = [pb[i] - pa[i] for i in range(3)]
-    dv = [vb[i] - va[i] for i in range(3)]
-    rel2 = dv[0] ** 2 + dv[1] ** 2
-    t = 0.0 if rel2 < 1e-9 else min(lookahead_s, max(0.0, -(dp[0] * dv[0] + dp[1] * dv[1]) / rel2))
-    dz = dp[2] + dv[2] * t
-    if abs(dz) >= CONFLICT_VERTICAL_M and abs(dp[2]) >= CONFLICT_VERTICAL_M:
+    dx, dy, dz = pb[0] - pa[0], pb[1] - pa[1], pb[2] - pa[2]
+    vx, vy, vz = vb[0] - va[0], vb[1] - va[1], vb[2] - va[2]
+    rel2 = vx * vx + vy * vy
+    t = 0.0 if rel2 < 1e-9 else min(lookahead_s, max(0.0, -(dx * vx + dy * vy) / rel2))
+    if abs(dz + vz * t) >= CONFLICT_VERTICAL_M and abs(dz) >= CONFLICT_VERTICAL_M:
         return None
-    return math.hypot(dp[0] + dv[0] * t, dp[1] + dv[1] * t)
+    return math.hypot(dx + vx * t, dy + vy * t)
 
 
 def closing_speed(a: tuple[Vector, Vector], b: tuple[Vector, Vector]) -> float:

@@ -167,8 +167,12 @@ class DroneWorld:
                 record.energy_wh[did] = record.energy_wh.get(did, 0.0) + used
             crew.last_soc = fc.battery.soc
         for i, (a, *pa) in enumerate(airborne):
+            east_m_per_deg = 111_000.0 * math.cos(math.radians(pa[0]))  # as `_flat_m` from a
             for b, *pb in airborne[i + 1:]:
-                d_m = _dist3((pa[0], pa[1], pa[2]), (pb[0], pb[1], pb[2]))
+                dy = (pa[0] - pb[0]) * 111_000.0
+                if abs(dy) >= record.min_drone_separation_m:
+                    continue  # further apart than the closest pair yet, north-south alone
+                d_m = math.hypot(math.hypot((pa[1] - pb[1]) * east_m_per_deg, dy), pa[2] - pb[2])
                 if d_m < record.min_drone_separation_m:
                     record.min_drone_separation_m = d_m
                     record.closest_approach = (
@@ -243,10 +247,6 @@ def _flat_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     dy = (a[0] - b[0]) * 111_000.0
     dx = (a[1] - b[1]) * 111_000.0 * math.cos(math.radians(a[0]))
     return math.hypot(dx, dy)
-
-
-def _dist3(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
-    return math.hypot(_flat_m((a[0], a[1]), (b[0], b[1])), a[2] - b[2])
 
 
 def _nearest_site(service: FleetService, lat: float, lon: float) -> str:
