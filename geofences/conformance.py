@@ -80,10 +80,14 @@ class ConformanceChecker:
                        for v in self._volumes]
         self._ceiling = [v.ceiling_amsl_m() for v in self._volumes]
         self._bounds = [tuple(v.local.bounds) for v in self._volumes]
-        self._floor_grid = _FloorGrid(self._bounds, self._floor, clearance_m + 1.0)
         # the volumes by floor: a low path can reach only the first few (most airspace is high)
         self._by_floor = sorted(range(len(self._volumes)), key=lambda i: self._floor[i])
         self._floors = [self._floor[i] for i in self._by_floor]
+
+    @cached_property
+    def _floor_grid(self) -> _FloorGrid:
+        """Built on first use: only short paths (the supervisor's look-ahead) ask it."""
+        return _FloorGrid(self._bounds, self._floor, self.clearance_m + 1.0)
 
     @cached_property
     def _obstacle_zone(self) -> dict[str, shapely.Geometry]:
@@ -119,6 +123,7 @@ class ConformanceChecker:
         sample_m: float = 10.0,
     ) -> tuple[list[Violation], list[str]]:
         """`check` of a path given in the local frame (easting, northing, altitude AMSL)."""
+        candidates: list[int] | None = None
         if isinstance(x_m, (list, tuple)) and isinstance(y_m, (list, tuple)) and isinstance(
                 alt_amsl_m, (list, tuple)) and 0 < len(x_m) <= 8:
             # a segment or a few (the look-ahead, every second): plain arithmetic first
@@ -130,10 +135,11 @@ class ConformanceChecker:
         pz = np.asarray(alt_amsl_m, dtype=float)
         if px.size == 0:
             return [], []
-        candidates = self._near(float(px.min()), float(py.min()), float(px.max()),
-                                float(py.max()), float(pz.min()), float(pz.max()))
-        if not candidates:
-            return [], []
+        if candidates is None:
+            candidates = self._near(float(px.min()), float(py.min()), float(px.max()),
+                                    float(py.max()), float(pz.min()), float(pz.max()))
+            if not candidates:
+                return [], []
         x, y, z, seg = _densify(px, py, pz, sample_m)
         samples: Any = None
         if len(x) > 1 and len(candidates) > 1:  # a long path: only volumes near its track

@@ -49,9 +49,7 @@ SETTLED_M = 0.3  # a hold within this of its point, and
 SETTLED_M_S = 0.3  # this slow, has settled
 STEADY_M_S = 0.05  # a velocity this close to the controller's wanted one is steady
 GUST_M_S = 0.5  # (this close, at the airspeed limit in gusts)
-NAV_TAKEOFF = mavlink.MAV_CMD_NAV_TAKEOFF
 NAV_LAND = mavlink.MAV_CMD_NAV_LAND
-NAV_RTL = mavlink.MAV_CMD_NAV_RETURN_TO_LAUNCH
 NAV_DELAY = mavlink.MAV_CMD_NAV_DELAY
 ACTIVE = mavlink.MISSION_STATE_ACTIVE
 HOLDS_A_POINT = frozenset({CopterMode.GUIDED, CopterMode.LOITER, CopterMode.POSHOLD,
@@ -114,8 +112,7 @@ class FastCopter(CopterAutopilot):
             mission = fc.mission
             if mission.state != ACTIVE:
                 return True
-            return mission.items[mission.current_seq].command == NAV_DELAY and (
-                mission._arrived_at_s is not None)
+            return mission.items[mission.current_seq].command == NAV_DELAY and mission.arrived
         return fc.target is None or not fc.target.takeoff
 
     def _steering(self) -> tuple[NavTarget, bool, bool] | None:
@@ -131,23 +128,18 @@ class FastCopter(CopterAutopilot):
         if fc.mode != CopterMode.AUTO:
             return None
         mission = fc.mission
-        target = mission._target  # read only: where the mission steers now
-        if mission.state != ACTIVE or target is None or not fc.auto_armed:
+        target = mission.steering() if fc.auto_armed else None
+        if target is None:
             return None
         if mission.paused:
-            hold = mission._hold
-            return None if hold is None else (hold, False, True)
+            return target, False, True
+        if target.land:  # over the pad: straight down
+            return target, True, True
         command = mission.items[mission.current_seq].command
-        if command == NAV_LAND:  # the approach at its height, then straight down
-            body = fc.body
-            over = math.hypot(target.north_m - body.north_m, target.east_m - body.east_m) < (
-                fc.wp_radius_m()) and body.ground_speed_m_s < 1.0
-            level = dataclasses.replace(target, up_m=body.up_m)
-            return (target, True, True) if over else (level, False, False)
-        if command in (NAV_TAKEOFF, NAV_RTL) or target.takeoff or target.land:
-            return None if command != NAV_TAKEOFF else (target, False, False)
+        if command == NAV_LAND or target.takeoff:  # the approach at its height, a climb
+            return target, False, False
         # a waypoint, delay or loiter: settled only once arrived (its hold time is a timer)
-        return target, False, mission._arrived_at_s is not None
+        return target, False, mission.arrived
 
     def _holds_course(self, target: NavTarget, landing: bool, may_settle: bool,
                       step_s: float) -> bool:
@@ -172,7 +164,7 @@ class FastCopter(CopterAutopilot):
                 return False
         if landing:
             rel_m, low_m = fc.relative_alt_m, fc.params["LAND_ALT_LOW"] / 100.0
-            want_vu = -min(fc._land_speed_m_s(), limits.max_descent_m_s)
+            want_vu = -min(fc.land_speed_m_s(), limits.max_descent_m_s)
             final_vu = -min(fc.params["LAND_SPEED"] / 100.0, limits.max_descent_m_s)
             # room to the next change: the final descent's speed, or the ground
             room_m = rel_m - low_m if rel_m > low_m and final_vu != want_vu else body.up_m

@@ -64,7 +64,6 @@ class FlightController:
     def __init__(self, config: CopterConfig, now_s: float = 0.0) -> None:
         self.config = config
         self.params = ParamTable(config.params)
-        self._gps_params = (-1, False)  # (params version, GPS off)
         self.frame = LocalFrame(config.home_lat_deg, config.home_lon_deg, config.home_alt_amsl_m)
         self.body = CopterBody()
         self.battery = Battery(config.battery, config.battery_soc)
@@ -85,7 +84,8 @@ class FlightController:
         self.guided_speed_m_s: float | None = None
         self.fence_zones: list[fence_mod.Zone] = []
         self._zone_memo = fence_mod.ZoneMemo()  # for `fence_zones`, renewed with them
-        self._fence_limits = (-1, fence_mod.FenceLimits(0, 0.0, 0.0, 0.0))  # params version
+        # what steps ask of the parameters again and again, for one version of them
+        self._from_params = (-1, False, fence_mod.FenceLimits(0, 0.0, 0.0, 0.0))
         self.fence_breach = int(mavlink.FENCE_BREACH_NONE)
         self.fence_breach_count = 0
         self.fence_breach_time_s = 0.0
@@ -109,10 +109,7 @@ class FlightController:
     # -- sensors --------------------------------------------------------------------------
     @property
     def gps_fix_type(self) -> int:
-        if self._gps_params[0] != self.params.version:  # (asked several times a step)
-            self._gps_params = (self.params.version, bool(
-                self.params["SIM_GPS_DISABLE"] or self.params["GPS_TYPE"] == 0))
-        if self._gps_params[1]:
+        if self._params_derived()[0]:
             return int(mavlink.GPS_FIX_TYPE_NO_GPS)
         if self.now_s - self.boot_s < self.config.gps_fix_delay_s:
             return int(mavlink.GPS_FIX_TYPE_NO_FIX)
@@ -152,13 +149,18 @@ class FlightController:
         return self.params["WPNAV_RADIUS"] / 100.0
 
     def fence_limits(self) -> fence_mod.FenceLimits:
-        version, limits = self._fence_limits
-        if version != self.params.version:
-            limits = fence_mod.FenceLimits(
-                fence_type=int(self.params["FENCE_TYPE"]), alt_max_m=self.params["FENCE_ALT_MAX"],
-                alt_min_m=self.params["FENCE_ALT_MIN"], radius_m=self.params["FENCE_RADIUS"])
-            self._fence_limits = (self.params.version, limits)
-        return limits
+        return self._params_derived()[1]
+
+    def _params_derived(self) -> tuple[bool, fence_mod.FenceLimits]:
+        """(GPS off, the fence limits): asked several times a step, worked out again only when
+        a parameter changed."""
+        p = self.params
+        if self._from_params[0] != p.version:
+            self._from_params = (p.version, bool(p["SIM_GPS_DISABLE"] or p["GPS_TYPE"] == 0),
+                                 fence_mod.FenceLimits(
+                                     fence_type=int(p["FENCE_TYPE"]), alt_max_m=p["FENCE_ALT_MAX"],
+                                     alt_min_m=p["FENCE_ALT_MIN"], radius_m=p["FENCE_RADIUS"]))
+        return self._from_params[1], self._from_params[2]
 
     def current_breach(self) -> int:
         return fence_mod.breach(self.body.north_m, self.body.east_m, self.relative_alt_m,
@@ -359,13 +361,13 @@ class FlightController:
             vn, ve, _ = self.body.velocity_towards(
                 target.north_m, target.east_m, self.body.up_m, self.wp_speed_m_s(),
                 self.config.limits, 1.0, 1.0)
-            return vn, ve, -self._land_speed_m_s()
+            return vn, ve, -self.land_speed_m_s()
         speed = target.speed_m_s or self.wp_speed_m_s()
         return self.body.velocity_towards(target.north_m, target.east_m, target.up_m, speed,
                                           self.config.limits, self.climb_m_s(),
                                           self.descent_m_s(), target.pass_speed_m_s)
 
-    def _land_speed_m_s(self) -> float:
+    def land_speed_m_s(self) -> float:
         if self.relative_alt_m > self.params["LAND_ALT_LOW"] / 100.0:
             high = self.params["LAND_SPEED_HIGH"]
             return (high if high > 0 else self.params["WPNAV_SPEED_DN"]) / 100.0

@@ -284,6 +284,24 @@ class MissionRunner:
             self._start_nav(self.items[index])
         return self._nav_target(self.items[self.current_seq])
 
+    @property
+    def arrived(self) -> bool:
+        """The current item is reached and being held (a delay, a loiter, a waypoint's hold)."""
+        return self._arrived_at_s is not None
+
+    def steering(self) -> NavTarget | None:
+        """Where the mission steers now if no item completes first (read only, for a
+        simulator looking ahead); None to hold where the copter is, or for a return to launch
+        (which steers by RTL's stages)."""
+        if self.state != C.MISSION_STATE_ACTIVE or self._target is None:
+            return None
+        if self.paused:
+            return self._hold
+        item = self.items[self.current_seq]
+        if item.command == C.MAV_CMD_NAV_RETURN_TO_LAUNCH:
+            return None
+        return self._nav_target(item)
+
     def _nav_target(self, item: MissionItem) -> NavTarget | None:
         fc, target = self.fc, self._target
         if target is None:
