@@ -113,13 +113,10 @@ class Endpoint:
         waiters = self._waiters.get(sysid)
         if not waiters:
             return
-        keep = []
         for deadline_s, waiter in waiters:
-            if deadline_s > due_by_s:
-                keep.append((deadline_s, waiter))
-            elif not waiter.done():
+            if deadline_s <= due_by_s and not waiter.done():
                 waiter.set_result(None)
-        waiters[:] = [(d, w) for d, w in keep if not w.done()]
+        waiters[:] = [(d, w) for d, w in waiters if not w.done()]
 
     async def wait_changed(self, sysid: int, timeout_s: float) -> None:
         """Until drone `sysid` handles a message, or `timeout_s` of clock time passes (seen at
