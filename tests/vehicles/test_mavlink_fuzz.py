@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.vehicles.mavlink_peer import DRONE_ADDR, LinkHarness, ScriptedAutopilot
+from vehicles.mavlink.codec import new_parser, parse_datagram
 
 STREAM = ("127.0.0.1", 20000)
 
@@ -56,3 +58,54 @@ def test_random_and_mutated_input_is_survived(chunks: list[bytes]) -> None:
     for _ in range(20):
         h.station.receive(other.heartbeat(), STREAM, h.now_s, datagram=False)
     assert 2 in h.station.drones and h.station.drones[2].address == STREAM
+
+
+def _signed_packet() -> bytes:
+    ap = ScriptedAutopilot(4)
+    ap.mav.signing.secret_key = bytes(range(32))
+    ap.mav.signing.sign_outgoing = True
+    ap.mav.signing.link_id = 1
+    return ap.heartbeat()
+
+
+def _v1_packet() -> bytes:
+    ap = ScriptedAutopilot(5)
+    return bytes(ap.mav.heartbeat_encode(2, 3, 0, 0, 0).pack(ap.mav, force_mavlink1=True))
+
+
+def _unknown_id_packet() -> bytes:
+    """A MAVLink 2 packet of an id the dialect lacks (a valid frame; its CRC cannot be known)."""
+    body = bytes([0xFD, 2, 0, 0, 7, 1, 1, 0x39, 0x30, 0x00, 0xAA, 0xBB])
+    return body + b"\x00\x00"
+
+
+FRAMES = [*PACKETS, _signed_packet(), _v1_packet(), _unknown_id_packet()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(FRAMES), mutated(), st.binary(max_size=40)),
+                max_size=8))
+def test_parse_datagram_gives_what_parse_buffer_gives(chunks: list[bytes]) -> None:
+    """The station's datagram fast path (`parse_datagram`) decodes exactly what pymavlink's
+    robust byte-by-byte parser decodes: the same messages, bad data and unknown ids, in order."""
+    data = b"".join(chunks)
+    fast, slow = new_parser(), new_parser()
+    try:
+        expected = [(m.get_type(), bytes(m.get_msgbuf())) for m in slow.parse_buffer(data) or []]
+    except Exception as exc:  # pymavlink raises on some input: the fast path must raise too
+        with pytest.raises(type(exc)):
+            parse_datagram(fast, data)
+        return
+    got = [(m.get_type(), bytes(m.get_msgbuf())) for m in parse_datagram(fast, data)]
+    assert got == expected
+
+
+def test_parse_datagram_decodes_whole_packets_without_the_byte_parser() -> None:
+    """The fast path is taken for whole MAVLink 2 packets, signed ones included: nothing of the
+    datagram goes through the parser's byte buffer."""
+    parser = new_parser()
+    frames = [*PACKETS, _signed_packet(), _unknown_id_packet()]
+    msgs = parse_datagram(parser, b"".join(frames))
+    assert [bytes(m.get_msgbuf()) for m in msgs] == frames
+    assert msgs[-1].get_type() == "UNKNOWN_12345"
+    assert parser.total_bytes_received == 0

@@ -38,6 +38,41 @@ def new_parser() -> Any:
     return parser
 
 
+_MAGIC_V2 = 0xFD
+_MIN_V2 = 12  # header 10, checksum 2
+_SIGNATURE_LEN = 13
+
+
+def parse_datagram(parser: Any, data: bytes) -> list[MavMessage]:
+    """The messages of one whole datagram, as `parser.parse_buffer(data)` gives them.
+
+    `parser` must hold no bytes of an earlier read (a datagram transport resets it after a
+    truncated datagram). The usual datagram, whole MAVLink 2 packets back to back, is cut at
+    each packet's length byte and each packet handed to pymavlink's `decode`: the same messages
+    without the parser's byte-by-byte buffer keeping (a quarter of the receive cost). From the
+    first byte that is not the start of such a packet (MAVLink 1, garbage, a bad checksum, a
+    packet cut short) the rest goes to `parse_buffer`, which makes BAD_DATA of it as it always
+    has.
+    """
+    msgs: list[MavMessage] = []
+    off, n = 0, len(data)
+    while n - off >= _MIN_V2 and data[off] == _MAGIC_V2:
+        flags = data[off + 2]
+        if flags & ~IFLAG_SIGNED:
+            break
+        end = off + _MIN_V2 + data[off + 1] + (_SIGNATURE_LEN if flags else 0)
+        if end > n:
+            break
+        try:
+            msgs.append(parser.decode(bytearray(data[off:end])))
+        except C.MAVError:
+            break
+        off = end
+    if off < n:
+        msgs.extend(parser.parse_buffer(data[off:] if off else data) or [])
+    return msgs
+
+
 def signing_timestamp(unix_time_s: float) -> int:
     """The MAVLink 2 signing timestamp (10 us units since 2015-01-01) of a Unix time."""
     return max(0, int((unix_time_s - SIGNING_EPOCH_UNIX_S) * 100_000))

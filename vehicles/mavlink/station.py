@@ -27,7 +27,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vehicles.mavlink.codec import BAD_DATA_ID, IFLAG_SIGNED, UNKNOWN_ID, C, Encoder, new_parser
+from vehicles.mavlink.codec import (
+    BAD_DATA_ID,
+    IFLAG_SIGNED,
+    UNKNOWN_ID,
+    C,
+    Encoder,
+    new_parser,
+    parse_datagram,
+)
 from vehicles.mavlink.events import (
     Address,
     AddressChanged,
@@ -129,7 +137,10 @@ class GroundStation:
             return
         parser = self._parser(address)
         try:
-            msgs = parser.parse_buffer(data) or []
+            if datagram and parser.buf_len() == 0:
+                msgs = parse_datagram(parser, data)
+            else:
+                msgs = parser.parse_buffer(data) or []
         except Exception:  # pymavlink can still raise on some malformed input
             self.counters["undecodable"] += 1
             self._parsers.pop(address, None)
