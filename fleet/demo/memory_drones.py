@@ -54,13 +54,19 @@ NAV_DELAY = mavlink.MAV_CMD_NAV_DELAY
 ACTIVE = mavlink.MISSION_STATE_ACTIVE
 HOLDS_A_POINT = frozenset({CopterMode.GUIDED, CopterMode.LOITER, CopterMode.POSHOLD,
                            CopterMode.BRAKE})  # modes that steer to `fc.target`
+# heartbeats every 2 s each way in fast mode (a wire run at 60x beats every 12 s of clock time):
+# half the messages on the link were heartbeats. The copter's GCS failsafe (FS_GCS_TIMEOUT 5 s)
+# and the link's degraded / lost thresholds below are all longer than two periods.
+FAST_HEARTBEAT_PERIOD_S = 2.0
 # telemetry rates asked of the copters in fast mode: position once a second (what the supervisor
-# reads), the rest at a tenth of the wire defaults (heartbeats carry mode and arming at 1 Hz, and
-# mission progress comes as MISSION_ITEM_REACHED when it happens; a breach as STATUSTEXT);
-# attitude and HUD off
+# reads), the rest at a tenth of the wire defaults (mission progress comes as MISSION_ITEM_REACHED
+# when it happens; a breach as STATUSTEXT), heartbeats (mode and arming) as above (asked by
+# SET_MESSAGE_INTERVAL like the rest: an autopilot that refuses beats at 1 Hz, which only costs
+# time); attitude and HUD off
 FAST_STREAM_RATES_HZ = {
     **{name: hz / 10.0 for name, hz in DEFAULT_STREAM_RATES_HZ.items()},
     "GLOBAL_POSITION_INT": 1.0, "ATTITUDE": 0.0, "VFR_HUD": 0.0, "FENCE_STATUS": 0.1,
+    "HEARTBEAT": 1.0 / FAST_HEARTBEAT_PERIOD_S,
 }
 IDLE_STEP_S = 5.0  # a copter disarmed on the ground is moved (and heard) this often
 
@@ -340,6 +346,7 @@ class MemoryDroneWorld(DroneWorld):
             LinkConfig(),
             unix_time_at_zero_s=FAST_EPOCH_UNIX_S - self.clock.now_s(),
             stream_rates_hz=FAST_STREAM_RATES_HZ,
+            heartbeat_period_s=FAST_HEARTBEAT_PERIOD_S,
             degraded_after_s=2.0 * IDLE_STEP_S,
             lost_after_s=3.0 * IDLE_STEP_S,
         )

@@ -174,6 +174,11 @@ def test_set_message_interval_and_request_data_stream_set_rates() -> None:
     got = [m for m in gcs.run(2.0) if m.get_type() == "GLOBAL_POSITION_INT"]
     assert 9 <= len(got) <= 11
     assert gcs.command(interval, 9999, 100_000) == C.MAV_RESULT_FAILED
+    # the heartbeat's interval too (fast mode asks for 2 s); 0 puts it back at 1 Hz
+    assert gcs.command(interval, C.MAVLINK_MSG_ID_HEARTBEAT, 2_000_000) == 0
+    assert [m.get_type() for m in gcs.run(6.0)].count("HEARTBEAT") == 3
+    assert gcs.command(interval, C.MAVLINK_MSG_ID_HEARTBEAT, 0) == 0
+    assert [m.get_type() for m in gcs.run(6.0)].count("HEARTBEAT") == 6
 
 
 def test_request_message_sends_autopilot_version_and_home() -> None:
