@@ -213,6 +213,7 @@ class StreamSchedule:
         self._override_s: dict[str, float | None] = {}
         self._next_s: dict[str, float] = {}
         self._intervals: list[tuple[str, float]] | None = None  # cache of the streamed ones
+        self._earliest_s = -math.inf  # nothing is due before this
 
     def set_group_rate(self, stream_id: int, rate_hz: float) -> None:
         """REQUEST_DATA_STREAM: MAV_DATA_STREAM_ALL (0) sets every group."""
@@ -223,6 +224,7 @@ class StreamSchedule:
                 for name in STREAM_GROUPS[sid]:
                     self._override_s.pop(name, None)
         self._intervals = None
+        self._earliest_s = -math.inf
 
     def default_interval_s(self, name: str) -> float | None:
         if name == "HEARTBEAT":
@@ -248,9 +250,12 @@ class StreamSchedule:
             self._override_s[name] = max(interval_us / 1e6, 0.001)
         self._next_s.pop(name, None)
         self._intervals = None
+        self._earliest_s = -math.inf
 
     def due(self, now_s: float) -> list[str]:
         """Names due now; their next deadlines move on."""
+        if now_s < self._earliest_s:
+            return []
         if self._intervals is None:
             self._intervals = [(name, interval) for name in BUILDERS
                                if (interval := self.interval_s(name)) is not None]
@@ -263,4 +268,5 @@ class StreamSchedule:
                 out.append(name)
                 base = now_s if next_s is None or now_s - next_s > interval else next_s
                 self._next_s[name] = base + interval
+        self._earliest_s = min((self._next_s[n] for n, _ in self._intervals), default=math.inf)
         return out

@@ -108,8 +108,14 @@ class Readiness:
 
 _ALL_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(DroneState)))
 
+_READY = Readiness(True, ())
+
+
 def readiness(state: DroneState) -> Readiness:
     """Readiness to arm from what the autopilot reported."""
+    if (state.autopilot is not None and state.gps_fix_type >= FIX_3D and state.home is not None
+            and (state.prearm_ok or (state.prearm_ok is None and state.prearm_message is None))):
+        return _READY  # the usual answer, asked every second per drone
     reasons: list[str] = []
     if state.autopilot is None:
         reasons.append("no heartbeat from the autopilot yet")
