@@ -32,7 +32,8 @@ PAD_SPACING_M = 60.0  # landing pads at a drone port, in a row eastwards from th
 PAD_AREA_M = 300.0  # a drone's reported home this close to its home site is its own pad
 TERMINAL_AREA_M = 200.0  # movements within this distance of a pad go in turn
 TERMINAL_ALT_M = 55.0  # below this (above ground) near a pad a drone is climbing or descending
-TERMINAL_WAIT_S = 300.0  # the longest a departure waits or an arrival holds for its turn
+TERMINAL_WAIT_S = 300.0  # the longest a departure waits or an arrival holds for its turn...
+PAD_CLEAR_M = 50.0  # ...unless a drone is on its pad: on the ground or low within this of it
 HOLD_FROM_M = 600.0  # a drone on its way in holds this close to its pad when the pad is busy
 HOLD_SPACING_M = 250.0  # and this much further out for each drone already holding for the area
 
@@ -80,6 +81,21 @@ def area_busy(pad: LatLon, others: Iterable[Traffic], below_m: float = TERMINAL_
             continue
         low = st.landed_state == "ON_GROUND" or (st.alt_rel_m or 0.0) < below_m
         if low and distance_m((st.lat_deg, st.lon_deg), pad) < TERMINAL_AREA_M:
+            return True
+    return False
+
+
+def pad_occupied(pad: LatLon, others: Iterable[Traffic], below_m: float = TERMINAL_ALT_M) -> bool:
+    """Another drone is on the pad itself: within `PAD_CLEAR_M` of it, on the ground (armed or
+    not) or airborne below `below_m`. An arrival whose hold has run `TERMINAL_WAIT_S` goes on
+    into a busy area, but never onto a drone: two visitors share a warehouse's loading pad, and
+    a drone port's pads are shared out again once every one is taken."""
+    for other in others:
+        st = other.state
+        if st.lat_deg is None or st.lon_deg is None:
+            continue
+        low = st.landed_state == "ON_GROUND" or (st.alt_rel_m or 0.0) < below_m
+        if low and distance_m((st.lat_deg, st.lon_deg), pad) < PAD_CLEAR_M:
             return True
     return False
 

@@ -60,6 +60,7 @@ from fleet.drone_traffic import (
     closing_speed,
     home_pad,
     kinematics,
+    pad_occupied,
     port_pad,
     predicted_miss_m,
 )
@@ -785,7 +786,8 @@ class DroneOperations:
         seq = s.mission_seq or 0
         pad = next((sortie.landings[k] for k in sorted(sortie.landings) if k >= seq), None)
         now_s = self.service.clock.now_s()
-        held = crew.hold_since_s is not None
+        hold_since_s = crew.hold_since_s
+        held = hold_since_s is not None
         others = self._others(crew)
         near = busy = False
         if pad is not None:
@@ -798,8 +800,11 @@ class DroneOperations:
             first = -math.inf if crew.landing_claim == pad else math.inf
             mine = (crew.hold_since_s if held else first, crew.vehicle_id)
             queued = any((o.hold_since_s, o.vehicle_id) < mine for o in holding)
-            near = distance_m((s.lat_deg, s.lon_deg), pad) < HOLD_FROM_M + HOLD_SPACING_M * len(
-                holding)
+            # a drone already holding for this pad stays in the queue wherever it holds: the
+            # queue ahead of it shrinking must not put it outside the holding distance and so
+            # release it behind the one just cleared
+            near = (held and crew.hold_pad == pad) or distance_m(
+                (s.lat_deg, s.lon_deg), pad) < HOLD_FROM_M + HOLD_SPACING_M * len(holding)
             busy = near and (s.alt_rel_m or 0.0) > TERMINAL_ALT_M and (
                 queued or area_busy(pad, others))
         # the first in turn claims the pad until its landing item is done: two drones reaching
@@ -811,7 +816,18 @@ class DroneOperations:
                 crew.vehicle_id, "landing pad busy: hold", "another drone is on or over the pad"
             )
             self._pause(crew, "landing")
-        elif held and (not busy or now_s - (crew.hold_since_s or now_s) > TERMINAL_WAIT_S):
+        elif hold_since_s is not None and (not busy or now_s - hold_since_s > TERMINAL_WAIT_S):
+            if busy and pad is not None and pad_occupied(pad, others):
+                # the hold has run its time, but a drone is on the pad: never land onto it
+                # (the battery check still sends this one home if the wait runs it short)
+                if "pad_occupied" not in crew.flags:
+                    crew.flags.add("pad_occupied")
+                    self.service.supervisor_action(
+                        crew.vehicle_id, "landing pad occupied: keep holding",
+                        f"held {TERMINAL_WAIT_S:.0f} s; another drone is on the pad",
+                    )
+                return
+            crew.flags.discard("pad_occupied")
             if busy:
                 crew.flags.add("hold_expired")
             crew.hold_since_s = crew.hold_pad = None
