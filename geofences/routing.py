@@ -97,6 +97,10 @@ class Router:
         self._columns = STRtree([v.local for v in self._column_volumes])
         for g in (self._pref, self._perm):
             shapely.prepare(g)
+        # routes asked for again (a fleet flies the same pads day long): a route is frozen and
+        # depends only on the airspace, the options and its two ends, so it is kept
+        self._routes: OrderedDict[tuple[tuple[float, float], tuple[float, float]], Route] = (
+            OrderedDict())
 
     # ------------------------------------------------------------------ ground below
     @cached_property
@@ -217,8 +221,16 @@ class Router:
         Raises:
             RouteError: a coordinate is not a finite, in-range latitude/longitude.
         """
+        key = (start, end)
         with self.lock:
-            return self._route(start, end)
+            route = self._routes.get(key)
+            if route is None:
+                route = self._routes[key] = self._route(start, end)
+                if len(self._routes) > ROUTE_CACHE_SIZE:
+                    self._routes.popitem(last=False)
+            else:
+                self._routes.move_to_end(key)
+            return route
 
     def _route(self, start: tuple[float, float], end: tuple[float, float]) -> Route:
         check_coordinate(*start, what="start")
@@ -398,6 +410,7 @@ class Router:
 _ROUTERS: OrderedDict[tuple[int, RouteOptions], Router] = OrderedDict()
 _ROUTERS_LOCK = threading.Lock()
 ROUTER_CACHE_SIZE = 8
+ROUTE_CACHE_SIZE = 1024  # routes kept per router (the most recently asked)
 
 
 def router_for(airspace: Airspace, options: RouteOptions | None = None) -> Router:

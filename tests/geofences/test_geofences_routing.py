@@ -261,3 +261,18 @@ def test_matrix_legality_agrees_with_single_routes(
                 # lattice lengths are never shorter than the shortened route flown (these
                 # airspaces have no land polygon: one cost factor, so cost ties are length ties)
                 assert matrix.distance_m[i, j] >= route.length_m - 1.0
+
+
+def test_a_route_asked_again_is_the_one_planned_first() -> None:
+    """Routers keep the routes they planned (a fleet flies the same pads all day): asked again,
+    the same route; the same as a new router plans; bad coordinates still raise."""
+    airspace = load_default()
+    options = RouteOptions(cruise_alt_m=115.0)
+    first = plan_route(airspace, WAKABA_PORT, ICHIKAWA, options)
+    again = plan_route(airspace, WAKABA_PORT, ICHIKAWA, options)
+    assert again is first and first.legal
+    fresh = Router(airspace, options).route(WAKABA_PORT, ICHIKAWA)
+    assert fresh == first and fresh is not first
+    assert plan_route(airspace, ICHIKAWA, WAKABA_PORT, options) != first  # the other way
+    with pytest.raises(RouteError):
+        plan_route(airspace, (math.nan, 140.0), ICHIKAWA, options)

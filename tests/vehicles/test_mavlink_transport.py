@@ -322,3 +322,52 @@ async def test_closing_the_endpoint_fails_what_is_still_awaited() -> None:
                 await asyncio.wait_for(task, 2)
     finally:
         transport.close()
+
+
+async def test_a_waiter_with_a_condition_wakes_only_when_it_holds_or_its_time_is_up() -> None:
+    """`wait_changed` with a condition: messages that leave it false do not wake the task (the
+    condition is asked as each is handled); the first after which it holds does; the deadline,
+    seen at a tick, wakes one whose condition never holds."""
+    from vehicles.clock import VirtualClock
+
+    clock = VirtualClock()
+    endpoint = await UdpEndpoint.start(port=0, clock=clock, config=LinkConfig(stream_rates_hz={}))
+    recorder = Recorder()
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        lambda: recorder, local_addr=("127.0.0.1", 0))
+
+    async def beat() -> None:  # one heartbeat from the drone, handled by the station
+        before = endpoint.station.counters["bytes"]
+        transport.sendto(recorder.ap.heartbeat(), ("127.0.0.1", endpoint.port))
+        for _ in range(200):
+            if endpoint.station.counters["bytes"] > before:
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError("the heartbeat never arrived")
+
+    try:
+        await beat()
+        await endpoint.wait_for_drone(7, timeout_s=5)
+        holds, asked = False, []
+
+        def condition() -> bool:
+            asked.append(holds)
+            return holds
+
+        waiting = asyncio.create_task(endpoint.wait_changed(7, 30.0, condition))
+        never = asyncio.create_task(endpoint.wait_changed(7, 30.0, lambda: False))
+        await asyncio.sleep(0)
+        for _ in range(2):
+            await beat()
+            await asyncio.sleep(0)
+        assert not waiting.done() and asked == [False, False]
+        holds = True
+        await beat()
+        await asyncio.sleep(0)
+        assert waiting.done() and asked == [False, False, True]
+        assert not never.done()
+        await clock.advance(31.0)
+        assert never.done()
+    finally:
+        transport.close()
+        await endpoint.close()

@@ -174,5 +174,6 @@ class Drone:
             if remaining_s <= 0:
                 raise OperationTimeoutError(f"drone {self.sysid}: condition not met in "
                                             f"{timeout_s} s")
-            await self._endpoint.wait_changed(self.sysid, remaining_s)
+            await self._endpoint.wait_changed(self.sysid, remaining_s,
+                                              lambda: predicate(self.link.state))
         return self.link.state

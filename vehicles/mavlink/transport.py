@@ -19,10 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import math
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from vehicles.clock import Clock, SystemClock
 from vehicles.mavlink.drone import Drone
@@ -31,6 +30,16 @@ from vehicles.mavlink.link import LinkConfig
 from vehicles.mavlink.operation import LinkError, OperationTimeoutError
 from vehicles.mavlink.signing import SigningConfig
 from vehicles.mavlink.station import GroundStation, GuardConfig
+
+_Waiter = tuple[float, "asyncio.Future[None]", Callable[[], bool] | None]
+
+
+def _holds(condition: Callable[[], bool]) -> bool:
+    """A waiter's condition; one that raises wakes its task, which asks again and raises there."""
+    try:
+        return condition()
+    except Exception:
+        return True
 
 
 class Endpoint:
@@ -60,8 +69,8 @@ class Endpoint:
         self._subscribers: list[asyncio.Queue[LinkEvent]] = []
         self._handles: dict[int, Drone] = {}
         self._ticker: asyncio.Task[None] | None = None
-        # per drone, `wait_changed`'s (deadline, future)
-        self._waiters: dict[int, list[tuple[float, asyncio.Future[None]]]] = {}
+        # per drone, `wait_changed`'s (deadline, future, condition)
+        self._waiters: dict[int, list[_Waiter]] = {}
 
     def drone(self, sysid: int) -> Drone:
         """The handle of drone `sysid` (CONNECTING until its first heartbeat)."""
@@ -104,25 +113,36 @@ class Endpoint:
         if tick:
             now_s = self.clock.now_s()
             for sysid, waiters in self._waiters.items():
-                if any(deadline_s <= now_s for deadline_s, _ in waiters):
+                if any(deadline_s <= now_s for deadline_s, _, _ in waiters):
                     self._wake(sysid, now_s)
 
-    def _wake(self, sysid: int, due_by_s: float = math.inf) -> None:
-        """Wake the waiters of drone `sysid` (only those due by `due_by_s`), in the order they
-        began to wait."""
+    def _wake(self, sysid: int, due_by_s: float | None = None) -> None:
+        """Wake the waiters of drone `sysid`, in the order they began to wait: with `due_by_s`
+        (a tick) those whose time is up by then, else (a message handled) those whose condition
+        holds now or that have none."""
         waiters = self._waiters.get(sysid)
         if not waiters:
             return
-        for deadline_s, waiter in waiters:
-            if deadline_s <= due_by_s and not waiter.done():
+        for deadline_s, waiter, condition in waiters:
+            if waiter.done():
+                continue
+            if due_by_s is not None:
+                if deadline_s <= due_by_s:
+                    waiter.set_result(None)
+            elif condition is None or _holds(condition):
                 waiter.set_result(None)
-        waiters[:] = [(d, w) for d, w in waiters if not w.done()]
+        waiters[:] = [entry for entry in waiters if not entry[1].done()]
 
-    async def wait_changed(self, sysid: int, timeout_s: float) -> None:
-        """Until drone `sysid` handles a message, or `timeout_s` of clock time passes (seen at
-        the tick after it, while the tick loop runs)."""
+    async def wait_changed(self, sysid: int, timeout_s: float,
+                           condition: Callable[[], bool] | None = None) -> None:
+        """Until drone `sysid` handles a message (after which `condition`, if given, holds), or
+        `timeout_s` of clock time passes (seen at the tick after it, while the tick loop runs).
+
+        A condition is asked as each message is handled, so a task waiting for one state is not
+        woken for every other message the drone sends."""
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(sysid, []).append((self.clock.now_s() + timeout_s, waiter))
+        self._waiters.setdefault(sysid, []).append(
+            (self.clock.now_s() + timeout_s, waiter, condition))
         if self._ticker is not None:
             await waiter
             return
