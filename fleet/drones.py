@@ -135,6 +135,7 @@ class DroneCrew:
     yield_since_s: float = 0.0
     yield_v: tuple[float, float, float] = (0.0, 0.0, 0.0)  # its velocity when it stopped
     landing_claim: tuple[float, float] | None = None  # the pad it lands on or leaves, in its turn
+    idle_seen: tuple[Any, ...] | None = None  # what the supervisor last saw of it without a sortie
 
     @property
     def state(self) -> DroneState:
@@ -645,8 +646,20 @@ class DroneOperations:
         svc = self.service
         sv = svc.config.supervisor
         record = svc.records.vehicles[crew.vehicle_id]
-        s = crew.handle.state
         link = crew.handle.link_state
+        drone = svc.drones.drones.get(crew.vehicle_id)
+        if crew.sortie is None:
+            # without a sortie what follows depends on the telemetry, the link and the records
+            # only: a drone idle on the ground (heard every few seconds) is looked at again once
+            # one of them changed
+            seen = (crew.handle.link.state_version, link, record.state,
+                    None if drone is None else drone.online)
+            if seen == crew.idle_seen:
+                return
+            crew.idle_seen = seen
+        else:
+            crew.idle_seen = None
+        s = crew.handle.state
         record.link = {LinkState.UP: "up", LinkState.DEGRADED: "degraded"}.get(link, "lost")
         if s.lat_deg is not None and s.lon_deg is not None:
             record.telemetry = {
@@ -677,7 +690,6 @@ class DroneOperations:
                 lon=s.lon_deg,
             )
         online = link is LinkState.UP and crew.handle.readiness().ready
-        drone = svc.drones.drones.get(crew.vehicle_id)
         if drone is not None and drone.online != online and (online or link is LinkState.LOST):
             svc.drones.set_online(crew.vehicle_id, online)
         if link is LinkState.LOST and "lost" not in crew.flags:

@@ -35,6 +35,9 @@ SEV_INFO = mavlink.MAV_SEVERITY_INFO
 FORCE_ARM_MAGIC = 21196
 PREARM_REPORT_PERIOD_S = 30.0
 FENCE_GIVE_UP_DISTANCE_M = 100.0
+_NO_GPS = int(mavlink.GPS_FIX_TYPE_NO_GPS)
+_NO_FIX = int(mavlink.GPS_FIX_TYPE_NO_FIX)
+_FIX_3D = int(mavlink.GPS_FIX_TYPE_3D_FIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +113,16 @@ class FlightController:
     @property
     def gps_fix_type(self) -> int:
         if self._params_derived()[0]:
-            return int(mavlink.GPS_FIX_TYPE_NO_GPS)
+            return _NO_GPS
         if self.now_s - self.boot_s < self.config.gps_fix_delay_s:
-            return int(mavlink.GPS_FIX_TYPE_NO_FIX)
-        return int(mavlink.GPS_FIX_TYPE_3D_FIX)
+            return _NO_FIX
+        return _FIX_3D
 
     @property
     def has_position(self) -> bool:
-        return bool(self.gps_fix_type >= mavlink.GPS_FIX_TYPE_3D_FIX)
+        """A 3-D fix (asked several times a step: `gps_fix_type`'s rule, without the int)."""
+        return (not self._params_derived()[0]
+                and self.now_s - self.boot_s >= self.config.gps_fix_delay_s)
 
     @property
     def lat_lon_deg(self) -> tuple[float, float]:

@@ -260,13 +260,17 @@ class StreamSchedule:
             self._intervals = [(name, interval) for name in BUILDERS
                                if (interval := self.interval_s(name)) is not None]
         out = []
+        earliest_s = math.inf
+        next_of = self._next_s
         for name, interval in self._intervals:
-            next_s = self._next_s.get(name)
+            next_s = next_of.get(name)
             if next_s is None and self._phase > 0.0:
-                next_s = self._next_s[name] = now_s + self._phase * interval
+                next_s = next_of[name] = now_s + self._phase * interval
             if next_s is None or now_s >= next_s:
                 out.append(name)
                 base = now_s if next_s is None or now_s - next_s > interval else next_s
-                self._next_s[name] = base + interval
-        self._earliest_s = min((self._next_s[n] for n, _ in self._intervals), default=math.inf)
+                next_s = next_of[name] = base + interval
+            if next_s < earliest_s:
+                earliest_s = next_s
+        self._earliest_s = earliest_s
         return out

@@ -129,6 +129,7 @@ class DroneLink:
         self.autopilot_compid = int(C.MAV_COMP_ID_AUTOPILOT1)
         self._state = DroneState(sysid)
         self._snapshot: DroneState | None = None
+        self.state_version = 0  # counts the changes of `state` (telemetry applied)
         self.link_state = LinkState.CONNECTING
         self.encoder = Encoder(config.gcs_sysid, config.gcs_compid,
                                signing.secret_key if signing else None,
@@ -197,6 +198,7 @@ class DroneLink:
         if not telemetry.apply(s, msg, now_s):
             return
         self._snapshot = None
+        self.state_version += 1
         if kind == "STATUSTEXT":
             self._statustext(msg, now_s)
         elif kind == "MISSION_ITEM_REACHED":
