@@ -176,6 +176,7 @@ class GroundOperations:
         if record is None:
             return
         record.last_seen_s, record.link = now, "up"
+        vehicle_state = str(t.state)
         record.telemetry = {
             "t_s": t.t_s,
             "lat_deg": t.lat_deg,
@@ -185,7 +186,7 @@ class GroundOperations:
             "battery_soc": t.battery_soc,
             "occupancy": t.occupancy,
             "doors_open": t.doors_open,
-            "vehicle_state": str(t.state),
+            "vehicle_state": vehicle_state,
         }
         gv = self.service.ground.vehicles.get(vid)
         if gv is not None:
@@ -197,7 +198,7 @@ class GroundOperations:
             "returning": "returning",
             "fault": "fault",
             "manual": "fault",
-        }.get(str(t.state), "busy")
+        }.get(vehicle_state, "busy")
         if state != record.state and record.state != "offline":
             with contextlib.suppress(ValueError):
                 self.service._record("vehicle.state", vid, "telemetry", {"state": state})

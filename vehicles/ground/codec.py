@@ -232,6 +232,10 @@ def to_map(message: m.Message | m.PlanStop | m.Limits) -> dict[str, Any]:
     return out
 
 
-def encode(message: m.Message) -> bytes:
-    """A message -> one frame's bytes (a msgpack map)."""
-    return cast(bytes, msgpack.packb(to_map(message)))
+def encode(message: m.Message, seq: int | None = None) -> bytes:
+    """A message -> one frame's bytes (a msgpack map); with `seq`, as a copy of the message
+    with that `seq` would encode (a session numbering its telemetry, without the copy)."""
+    out = to_map(message)
+    if seq is not None:
+        out["seq"] = seq
+    return cast(bytes, msgpack.packb(out))

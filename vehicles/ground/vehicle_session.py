@@ -184,14 +184,14 @@ class VehicleSession:
     def send_telemetry(self, telemetry: m.Telemetry) -> int:
         """Number and send `telemetry` (its `seq` is replaced); returns the seq given."""
         self._tm_seq += 1
-        tm = dataclasses.replace(telemetry, seq=self._tm_seq)
         if self.state is SessionState.OPEN:
-            self._send(tm)
+            self._out.append(encode(telemetry, seq=self._tm_seq))  # as `_send` of a copy
+            self._queued += 1
             self.stats.telemetry_sent += 1
         else:
             if self._latest_tm is not None:
                 self.stats.telemetry_superseded += 1
-            self._latest_tm = tm
+            self._latest_tm = dataclasses.replace(telemetry, seq=self._tm_seq)
         return self._tm_seq
 
     def send_event(self, event: m.Event, now_s: float = 0.0) -> int:
