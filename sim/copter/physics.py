@@ -14,6 +14,7 @@ ALT_HOLD) the copter drifts with the wind. The ground is flat at `up_m == 0` (ho
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -43,16 +44,22 @@ class Wind:
         """The wind blowing at time `t_s`, gust included, as a steady `Wind`."""
         if self.gust_m_s == 0.0:
             return self
-        phase1 = (self.seed * 0.7548776662) % 1.0 * 2.0 * math.pi
-        phase2 = (self.seed * 0.5698402910) % 1.0 * 2.0 * math.pi
+        phase1, phase2, un, ue = _gust_form(self.north_m_s, self.east_m_s, self.seed)
         gust = self.gust_m_s * (0.5 + 0.3 * math.sin(2.0 * math.pi * t_s / 17.0 + phase1)
                                 + 0.2 * math.sin(2.0 * math.pi * t_s / 6.3 + phase2))
-        mean = math.hypot(self.north_m_s, self.east_m_s)
-        if mean > 1e-9:
-            un, ue = self.north_m_s / mean, self.east_m_s / mean
-        else:
-            un, ue = 1.0, 0.0
         return Wind(self.north_m_s + gust * un, self.east_m_s + gust * ue)
+
+
+@functools.lru_cache(maxsize=256)
+def _gust_form(north_m_s: float, east_m_s: float, seed: int) -> tuple[float, float, float, float]:
+    """A gusty wind's two sine phases (from its seed) and the unit vector of its mean direction,
+    which stay the same at every step."""
+    phase1 = (seed * 0.7548776662) % 1.0 * 2.0 * math.pi
+    phase2 = (seed * 0.5698402910) % 1.0 * 2.0 * math.pi
+    mean = math.hypot(north_m_s, east_m_s)
+    if mean > 1e-9:
+        return phase1, phase2, north_m_s / mean, east_m_s / mean
+    return phase1, phase2, 1.0, 0.0
 
 
 @dataclass(frozen=True, slots=True)
