@@ -32,6 +32,7 @@ from sim.copter.mission_items import (
 )
 from sim.copter.mission_protocol import MissionProtocolServer
 from sim.copter.params import ParamError
+from vehicles.mavlink.codec import parse_datagram
 
 C = mavlink
 AUTOPILOT_COMPID = int(C.MAV_COMP_ID_AUTOPILOT1)
@@ -146,6 +147,25 @@ class CopterAutopilot:
         except Exception:  # pymavlink raises on some malformed input even when robust
             self.bad_packets += 1
             return
+        self._take(msgs, now_s)
+
+    def receive_datagram(self, data: bytes, now_s: float, channel: int = 0) -> None:
+        """Feed one UDP datagram: MAVLink packets never span datagrams, so a truncated or
+        garbled datagram must not swallow the start of the next one. Whole MAVLink 2 packets
+        are decoded packet by packet (`vehicles.mavlink.codec.parse_datagram`)."""
+        parser = self._parser(channel)
+        parser.buf = bytearray()
+        parser.buf_index = 0
+        parser.expected_length = mavlink.HEADER_LEN_V1 + 2
+        self.advance_to(now_s)
+        try:
+            msgs = parse_datagram(parser, data)
+        except Exception:  # pymavlink raises on some malformed input even when robust
+            self.bad_packets += 1
+            return
+        self._take(msgs, now_s)
+
+    def _take(self, msgs: list[Any], now_s: float) -> None:
         for msg in msgs:
             if msg.get_type() == "BAD_DATA":
                 self.bad_packets += 1
@@ -153,15 +173,6 @@ class CopterAutopilot:
             self.messages_received += 1
             self._handle(msg, now_s)
         self._flush_events()
-
-    def receive_datagram(self, data: bytes, now_s: float, channel: int = 0) -> None:
-        """Feed one UDP datagram: MAVLink packets never span datagrams, so a truncated or
-        garbled datagram must not swallow the start of the next one."""
-        parser = self._parser(channel)
-        parser.buf = bytearray()
-        parser.buf_index = 0
-        parser.expected_length = mavlink.HEADER_LEN_V1 + 2
-        self.receive_data(data, now_s, channel)
 
     def advance_to(self, now_s: float) -> None:
         """Fly up to `now_s` and queue whatever telemetry is due."""

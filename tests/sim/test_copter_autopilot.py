@@ -225,6 +225,24 @@ def test_garbage_and_foreign_messages_are_counted_and_harmless() -> None:
     assert gcs.arm() == C.MAV_RESULT_ACCEPTED
 
 
+def test_a_datagram_of_several_packets_gives_each_and_a_torn_one_is_dropped() -> None:
+    gcs = ready()
+    copter = gcs.copter
+    received, bad = copter.messages_received, copter.bad_packets
+    read = gcs.mav.param_request_read_encode(1, 1, b"RTL_ALT", -1).pack(gcs.mav)
+    ping = gcs.mav.command_long_encode(1, 1, C.MAV_CMD_REQUEST_MESSAGE, 0,
+                                       C.MAVLINK_MSG_ID_HOME_POSITION, 0, 0, 0, 0, 0, 0)
+    copter.receive_datagram(read + ping.pack(gcs.mav) + b"junk", gcs.now_s)
+    assert copter.messages_received == received + 2
+    assert copter.bad_packets > bad
+    copter.receive_datagram(read[:7], gcs.now_s)  # torn: dropped with its datagram
+    copter.receive_datagram(read, gcs.now_s)
+    assert copter.messages_received == received + 3
+    gcs.run(0.1)
+    assert gcs.last("PARAM_VALUE").param_value == 1500.0
+    assert gcs.last("COMMAND_ACK").command == C.MAV_CMD_REQUEST_MESSAGE
+
+
 def test_signing_drops_unsigned_packets() -> None:
     key = bytes(range(32))
     copter = CopterAutopilot(signing_key=key)
