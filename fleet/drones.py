@@ -65,7 +65,7 @@ from fleet.drone_traffic import (
     predicted_miss_m,
 )
 from fleet.lifecycle import MISSION, ORDER
-from geofences.conformance import ConformanceChecker
+from geofences.conformance import ConformanceChecker, Violation
 from geofences.fence import FenceFitError, FittedFence, fit_fence
 from geofences.frame import to_local, to_wgs84
 from geofences.route import RouteOptions
@@ -136,6 +136,8 @@ class DroneCrew:
     yield_v: tuple[float, float, float] = (0.0, 0.0, 0.0)  # its velocity when it stopped
     landing_claim: tuple[float, float] | None = None  # the pad it lands on or leaves, in its turn
     idle_seen: tuple[Any, ...] | None = None  # what the supervisor last saw of it without a sortie
+    # the look-ahead's answer for the position and velocity it was last asked about
+    ahead_seen: tuple[tuple[float | None, ...], list[Violation]] | None = None
 
     @property
     def state(self) -> DroneState:
@@ -769,7 +771,7 @@ class DroneOperations:
             elif "off_path" in crew.flags and crew.off_path_since_s is None and (
                     off_m <= sv.off_path_m):
                 crew.flags.discard("off_path")  # back on the plan: a new deviation holds again
-        ahead = no_fly_ahead(self.checker, s, LOOKAHEAD_S)
+        ahead = self._no_fly_ahead(crew, s)
         if ahead and "no_fly" not in crew.flags:
             crew.flags.add("no_fly")
             svc.supervisor_action(
@@ -779,6 +781,18 @@ class DroneOperations:
             )
             self._spawn(crew, crew.handle.set_mode(FlightMode.BRAKE))
         self._landing_turn(crew, sortie, s)
+
+    def _no_fly_ahead(self, crew: DroneCrew, s: DroneState) -> list[Violation]:
+        """`no_fly_ahead`, asked again only once the position or velocity changed (fast mode
+        hears a position every 2 s; the supervisor looks every second)."""
+        key = (s.lat_deg, s.lon_deg, s.alt_amsl_m, s.vel_north_m_s, s.vel_east_m_s,
+               s.vel_down_m_s)
+        seen = crew.ahead_seen
+        if seen is not None and seen[0] == key:
+            return seen[1]
+        ahead = no_fly_ahead(self.checker, s, LOOKAHEAD_S)
+        crew.ahead_seen = (key, ahead)
+        return ahead
 
     def _others(self, crew: DroneCrew) -> list[DroneCrew]:
         return [c for c in self.crews.values() if c is not crew]
