@@ -141,13 +141,7 @@ class CopterAutopilot:
         `channel` keeps one parser per byte stream, so two TCP clients' partial packets
         never mix.
         """
-        self.advance_to(now_s)
-        try:
-            msgs = self._parser(channel).parse_buffer(data) or []
-        except Exception:  # pymavlink raises on some malformed input even when robust
-            self.bad_packets += 1
-            return
-        self._take(msgs, now_s)
+        self._receive(data, now_s, channel, datagram=False)
 
     def receive_datagram(self, data: bytes, now_s: float, channel: int = 0) -> None:
         """Feed one UDP datagram: MAVLink packets never span datagrams, so a truncated or
@@ -157,15 +151,16 @@ class CopterAutopilot:
         parser.buf = bytearray()
         parser.buf_index = 0
         parser.expected_length = mavlink.HEADER_LEN_V1 + 2
+        self._receive(data, now_s, channel, datagram=True)
+
+    def _receive(self, data: bytes, now_s: float, channel: int, datagram: bool) -> None:
         self.advance_to(now_s)
+        parser = self._parser(channel)
         try:
-            msgs = parse_datagram(parser, data)
+            msgs = parse_datagram(parser, data) if datagram else parser.parse_buffer(data) or []
         except Exception:  # pymavlink raises on some malformed input even when robust
             self.bad_packets += 1
             return
-        self._take(msgs, now_s)
-
-    def _take(self, msgs: list[Any], now_s: float) -> None:
         for msg in msgs:
             if msg.get_type() == "BAD_DATA":
                 self.bad_packets += 1
